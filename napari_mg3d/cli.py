@@ -1,0 +1,80 @@
+"""The ``mg3d`` command. Bad input: one line on stderr and exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not usage + message
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mg3d", description="napari-mg3d: 3D medical images with their reports (MG-3D).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("info", help="shape, geometry, value range and modality of a volume or DICOM folder")
+    p.add_argument("path")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--max-mb", type=float, default=None, help="memory limit for one volume (MB)")
+    p.set_defaults(run=_info)
+
+    p = sub.add_parser("demo", help="open napari with a sample case (headless: write screenshots)")
+    p.add_argument("--out", default="mg3d-demo", help="folder for screenshots and summary when headless")
+    p.add_argument("--screenshot", action="store_true", help="write screenshots and exit (no window kept)")
+    p.add_argument("--volume", default=None, help="open this volume instead of the synthetic case")
+    p.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .io.errors import InputError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except InputError as exc:
+        print(f"mg3d {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"mg3d {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line, the traceback on request
+        if os.environ.get("MG3D_DEBUG"):
+            raise
+        print(f"mg3d {args.command}: internal error: {type(exc).__name__}: {exc} (MG3D_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def _info(args) -> int:
+    from .io.volume import volume_info
+
+    max_bytes = None if args.max_mb is None else int(args.max_mb * 2**20)
+    info = volume_info(args.path, max_bytes)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    for entry in info.get("series", [info]):
+        print(f"{entry['name']}: {entry['modality']} {entry['dtype']} {'x'.join(map(str, entry['shape']))} (z,y,x)")
+        print(f"  spacing {tuple(round(s, 4) for s in entry['spacing'])} mm, origin "
+              f"{tuple(round(o, 2) for o in entry['origin'])} mm, values {entry['min']:g}..{entry['max']:g}")
+        for w in entry.get("warnings", []):
+            print(f"  warning: {w}")
+    return 0
+
+
+def _demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(out=args.out, screenshot=args.screenshot, volume=args.volume)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Preprocessing profiles, datasets and the synthetic case generator."""

@@ -1,0 +1,151 @@
+"""Case manifests: CSV or JSONL rows of ``volume``, ``report`` and optional ``labels``,
+``segmentation`` and ``split``. Relative paths are taken from the manifest's folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .formats import REPORT_SUFFIXES, stem_of, suffix_of
+from .report import read_report
+
+REQUIRED = ("volume", "report")
+OPTIONAL = ("labels", "segmentation", "split", "id")
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Case:
+    id: str
+    volume: Path
+    report: str
+    report_path: Path | None = None
+    labels: dict[str, int] = field(default_factory=dict)
+    segmentation: Path | None = None
+    split: str | None = None
+
+
+def read_manifest(path: str | Path, check_files: bool = True) -> list[Case]:
+    """Parse and check a manifest; every problem is an InputError naming the row."""
+    path = Path(path)
+    rows = _rows(path)
+    cases, seen = [], set()
+    for number, row in rows:
+        case = _case(row, path.parent, f"{path.name} row {number}", check_files)
+        if case.id in seen:
+            raise InputError(f"{path.name} row {number}: duplicate case id {case.id!r}")
+        seen.add(case.id)
+        cases.append(case)
+    if not cases:
+        raise InputError(f"manifest {path.name} has no cases")
+    return cases
+
+
+def is_manifest(path: str | Path) -> bool:
+    """True for a CSV/JSONL whose header (or first record) has the required columns."""
+    path = Path(path)
+    if suffix_of(path) not in (".csv", ".jsonl") or not path.is_file():
+        return False
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            first = f.readline()
+        if suffix_of(path) == ".csv":
+            columns = next(csv.reader([first]), [])
+        else:
+            columns = list(json.loads(first)) if first.strip() else []
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError, OSError):
+        return False
+    return all(c in columns for c in REQUIRED)
+
+
+def _rows(path: Path) -> list[tuple[int, dict]]:
+    if not path.is_file():
+        raise InputError(f"manifest not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"manifest {path.name} is not UTF-8 text (offset {exc.start})") from None
+    if suffix_of(path) == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(
+                f"manifest {path.name} lacks column(s) {', '.join(missing)} "
+                f"(has: {', '.join(reader.fieldnames or []) or 'nothing'})"
+            )
+        return [(i + 2, row) for i, row in enumerate(reader)]
+    if suffix_of(path) == ".jsonl":
+        rows = []
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"manifest {path.name} line {i}: not JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise InputError(f"manifest {path.name} line {i}: expected a JSON object")
+            missing = [c for c in REQUIRED if c not in row]
+            if missing:
+                raise InputError(f"manifest {path.name} line {i}: missing {', '.join(missing)}")
+            rows.append((i, row))
+        return rows
+    raise InputError(f"unsupported manifest type {suffix_of(path)!r} for {path.name}; use .csv or .jsonl")
+
+
+def _case(row: dict, base: Path, where: str, check_files: bool) -> Case:
+    volume = str(row.get("volume") or "").strip()
+    if not volume:
+        raise InputError(f"{where}: empty volume")
+    volume_path = _resolve(base, volume)
+    if check_files and not volume_path.exists():
+        raise InputError(f"{where}: volume not found: {volume_path}")
+    report_cell = str(row.get("report") or "").strip()
+    report_path = None
+    report = report_cell
+    if report_cell and suffix_of(report_cell) in REPORT_SUFFIXES and "\n" not in report_cell:
+        report_path = _resolve(base, report_cell)
+        report = read_report(report_path) if (check_files or report_path.is_file()) else ""
+    segmentation = str(row.get("segmentation") or "").strip()
+    seg_path = _resolve(base, segmentation) if segmentation else None
+    if check_files and seg_path is not None and not seg_path.exists():
+        raise InputError(f"{where}: segmentation not found: {seg_path}")
+    split = str(row.get("split") or "").strip().lower() or None
+    if split is not None and split not in SPLITS:
+        raise InputError(f"{where}: split {split!r} is not one of {', '.join(SPLITS)}")
+    case_id = str(row.get("id") or "").strip() or _default_id(volume)
+    return Case(case_id, volume_path, report, report_path, _labels(row.get("labels"), where), seg_path, split)
+
+
+def _labels(cell, where: str) -> dict[str, int]:
+    if cell is None or cell == "":
+        return {}
+    if isinstance(cell, str):
+        text = cell.strip()
+        if text.startswith(("{", "[")):
+            try:
+                cell = json.loads(text)
+            except json.JSONDecodeError:
+                raise InputError(f"{where}: labels are not valid JSON") from None
+        else:
+            return {name.strip(): 1 for name in text.replace("|", ";").split(";") if name.strip()}
+    if isinstance(cell, list):
+        return {str(name): 1 for name in cell}
+    if isinstance(cell, dict):
+        try:
+            return {str(k): int(v) for k, v in cell.items()}
+        except (TypeError, ValueError):
+            raise InputError(f"{where}: label values must be 0 or 1") from None
+    raise InputError(f"{where}: labels must be names, a list or an object of 0/1")
+
+
+def _resolve(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _default_id(volume: str) -> str:
+    return stem_of(volume.rstrip("/"))

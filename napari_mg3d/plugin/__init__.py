@@ -1,0 +1,1 @@
+"""npe2 contributions: readers, writers and sample data (napari is imported lazily)."""

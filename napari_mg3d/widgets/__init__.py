@@ -1,0 +1,1 @@
+"""napari dock widgets: thin views over the layers below, heavy work in background workers."""

@@ -1,0 +1,131 @@
+"""Case dock widget: the selected volume's geometry, CT window presets, and its report by sentence."""
+
+from __future__ import annotations
+
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import QComboBox, QFormLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from ..io.windows import WINDOW_PRESETS, contrast_limits
+from ..knowledge.sentences import split_sentences
+
+SENTENCE_ROLE = Qt.ItemDataRole.UserRole
+CUSTOM_WINDOW = "(custom)"
+
+
+class CaseWidget(QWidget):
+    """Follows the viewer's image layers; lists the report of the chosen one sentence by sentence."""
+
+    sentence_selected = Signal(int, str)  # sentence index, text
+
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.layer_box = QComboBox()
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.window_box = QComboBox()
+        self.window_box.addItems([CUSTOM_WINDOW, *WINDOW_PRESETS])
+        self.sentence_list = QListWidget()
+        self.sentence_list.setWordWrap(True)
+        self.sentences = []
+
+        form = QFormLayout()
+        form.addRow("Volume", self.layer_box)
+        form.addRow("Window", self.window_box)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.info)
+        layout.addWidget(QLabel("Report"))
+        layout.addWidget(self.sentence_list, stretch=1)
+
+        self.layer_box.currentTextChanged.connect(self._show_layer)
+        self.window_box.currentTextChanged.connect(self.apply_window)
+        self.sentence_list.currentItemChanged.connect(self._on_sentence)
+        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
+            event.connect(self._refresh_layers)
+        napari_viewer.layers.selection.events.active.connect(self._follow_active)
+        self._refresh_layers()
+
+    # -- layers -----------------------------------------------------------------------------
+    def image_layers(self):
+        return [layer for layer in self.viewer.layers if layer._type_string == "image"]
+
+    def current_layer(self):
+        name = self.layer_box.currentText()
+        return self.viewer.layers[name] if name in self.viewer.layers else None
+
+    def _refresh_layers(self, event=None):
+        current = self.layer_box.currentText()
+        names = [layer.name for layer in self.image_layers()]
+        self.layer_box.blockSignals(True)
+        self.layer_box.clear()
+        self.layer_box.addItems(names)
+        if current in names:
+            self.layer_box.setCurrentText(current)
+        else:
+            with_report = [n for n in names if self.viewer.layers[n].metadata.get("report")]
+            if with_report or names:
+                self.layer_box.setCurrentText((with_report or names)[0])
+        self.layer_box.blockSignals(False)
+        self._show_layer(self.layer_box.currentText())
+
+    def _follow_active(self, event=None):
+        active = self.viewer.layers.selection.active
+        if active is not None and active._type_string == "image":
+            self.layer_box.setCurrentText(active.name)
+
+    def _show_layer(self, name: str):
+        layer = self.current_layer()
+        self.sentence_list.clear()
+        self.sentences = []
+        if layer is None:
+            self.info.setText("Open a volume (File > Open) or a sample (File > Open Sample).")
+            return
+        meta = layer.metadata
+        spacing = meta.get("spacing")
+        geometry = f"{' x '.join(map(str, layer.data.shape[::-1]))} voxels"
+        if spacing:
+            geometry += f", {' x '.join(f'{s:.3g}' for s in spacing)} mm"
+        self.info.setText(f"{meta.get('modality', 'unknown')} · {geometry}\n{meta.get('source', '')}")
+        self.window_box.setEnabled(meta.get("modality") == "CT")
+        limits = tuple(float(v) for v in layer.contrast_limits)
+        current = next((n for n in WINDOW_PRESETS if contrast_limits(n) == limits), CUSTOM_WINDOW)
+        self.window_box.blockSignals(True)
+        self.window_box.setCurrentText(current)
+        self.window_box.blockSignals(False)
+        self.set_report(meta.get("report") or "")
+
+    # -- report -----------------------------------------------------------------------------
+    def set_report(self, report: str):
+        self.sentence_list.clear()
+        self.sentences = split_sentences(report)
+        if not self.sentences:
+            item = QListWidgetItem("No report for this volume (put one beside it: same name, .txt/.md/.json).")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.sentence_list.addItem(item)
+            return
+        section = None
+        for sentence in self.sentences:
+            if sentence.section != section:
+                section = sentence.section
+                header = QListWidgetItem((section or "report").upper())
+                header.setFlags(Qt.ItemFlag.NoItemFlags)
+                font = header.font()
+                font.setBold(True)
+                header.setFont(font)
+                self.sentence_list.addItem(header)
+            item = QListWidgetItem(sentence.text)
+            item.setData(SENTENCE_ROLE, sentence.index)
+            self.sentence_list.addItem(item)
+
+    def _on_sentence(self, item, previous=None):
+        if item is None or item.data(SENTENCE_ROLE) is None:
+            return
+        index = int(item.data(SENTENCE_ROLE))
+        self.sentence_selected.emit(index, self.sentences[index].text)
+
+    def apply_window(self, preset: str):
+        layer = self.current_layer()
+        if layer is None or preset not in WINDOW_PRESETS:
+            return
+        layer.contrast_limits = contrast_limits(preset)
