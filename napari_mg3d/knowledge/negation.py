@@ -1,0 +1,88 @@
+"""Is a mention present, absent (negated) or uncertain? Cues and their scope within a clause.
+
+A clause ends at a sentence end, ';' or ':', and at words that turn the sense (but, however,
+although, whereas, except) or start a new statement (', and there are', ', which'). A negation cue
+before the mention ("no", "without", "free of") or a negated verb after it ("was not observed",
+"were not detected") makes it absent; hedges ("?", "suspicious for", "may be", "compatible with")
+make it uncertain.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+
+PRESENT, ABSENT, UNCERTAIN = "present", "absent", "uncertain"
+
+_VERBS = (
+    r"(?:observed|detected|seen|found|identified|noted|present|visuali[sz]ed|monitored|encountered|"
+    r"evident|determined|appreciated|demonstrated|depicted|shown|revealed|apparent|recorded|described|"
+    r"distinguished|followed|reported|considered)"
+)
+CLAUSE_BREAK = re.compile(
+    r"[;:!?]|\.[\"'\u201c\u201d]*(?:\s|$)|\s[\"\u201c\u201d\u2022]"
+    r"|,?\s+(?:but|however|although|though|whereas|while|except|yet|apart from|other than|besides)\b"
+    r"|,\s*(?:and\s+)?(?:there\s+(?:is|are|was|were)|in addition|additionally|also)\b|,\s*and\b"
+    r"|\s+and\s+(?:there\s+(?:is|are|was|were)|(?:a|an)\s)"
+    r"|\s(?:is|are|was|were)\s+(?:observed|detected|seen|noted)\s+(?:and|,)",
+    re.IGNORECASE,
+)
+# ", which was not seen before," says nothing of whether the finding is there now
+PARENTHETICAL = re.compile(r",\s*which\b[^,]*,|\([^)]*\)")
+PRE_NEGATION = re.compile(
+    r"\b(?:no|not|without|neither|nor|absence\s+of|absent|free\s+of|negative\s+for|rule[sd]?\s+out|"
+    r"excluded?|resolution\s+of|resolved|disappear(?:ed|ance\s+of)|lack\s+of|nothing)\b",
+    re.IGNORECASE,
+)
+POST_NEGATION = re.compile(
+    r"\b(?:(?:is|are|was|were|has\s+been|have\s+been|could\s+be|can\s+be|will\s+be)\s+)?"
+    r"(?:not|no\s+longer|never)\s+(?:been\s+)?" + _VERBS + r"\b"
+    r"|\b(?:is|are|was|were|or)\s+(?:absent|excluded|ruled\s+out|resolved|regressed|disappeared|removed)\b"
+    r"|\b(?:has|have)\s+(?:been\s+)?(?:resolved|regressed|disappeared|removed)\b|\bdisappeared\b"
+    r"|\b(?:cannot|could\s+not|can\s+not)\s+be\s+(?:evaluated|assessed|distinguished)\b"
+    r"|\bnot\s+(?:any|significant)\b"
+    r"|\b(?:did|does|do)\s+not\s+(?:exist|appear|develop)\b",
+    re.IGNORECASE,
+)
+UNCERTAINTY = re.compile(
+    r"\?|\b(?:suspicious|suspected|suspicion|possibl[ey]|probabl[ey]|likely|may|might|cannot\s+be\s+excluded|"
+    r"could\s+not\s+be\s+excluded|questionable|equivocal|in\s+favou?r\s+of|compatible\s+with|"
+    r"consistent\s+with|suggestive\s+of|differential|doubtful|rule\s+out)\b",
+    re.IGNORECASE,
+)
+
+
+class Clauses:
+    """The clause breaks of one text, found once, for many mentions."""
+
+    def __init__(self, text: str):
+        self.text = text
+        breaks = [(m.start(), m.end()) for m in CLAUSE_BREAK.finditer(text)]
+        self.starts = [s for s, _ in breaks]
+        self.ends = [e for _, e in breaks]
+
+    def bounds(self, start: int, end: int) -> tuple[int, int]:
+        """The clause around ``text[start:end]``."""
+        i = bisect_right(self.ends, start)  # breaks that end at or before the mention
+        lo = self.ends[i - 1] if i else 0
+        j = bisect_left(self.starts, end)
+        hi = self.starts[j] if j < len(self.starts) else len(self.text)
+        return lo, hi
+
+    def status(self, start: int, end: int) -> str:
+        return mention_status(self.text, start, end, self)
+
+
+def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    return Clauses(text).bounds(start, end)
+
+
+def mention_status(text: str, start: int, end: int, clauses: Clauses | None = None) -> str:
+    """PRESENT, ABSENT or UNCERTAIN for the mention ``text[start:end]``."""
+    lo, hi = (clauses or Clauses(text)).bounds(start, end)
+    before, after = text[lo:start], PARENTHETICAL.sub(" ", text[end:hi])
+    if PRE_NEGATION.search(before) or POST_NEGATION.search(after):
+        return ABSENT
+    if UNCERTAINTY.search(before) or UNCERTAINTY.search(after):
+        return UNCERTAIN
+    return PRESENT
