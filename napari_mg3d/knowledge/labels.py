@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .negation import ABSENT, Clauses
+from .stems import literal_stems
 
 CT_RATE_LABELS = (
     "Medical material", "Arterial wall calcification", "Cardiomegaly", "Pericardial effusion",
@@ -25,7 +26,7 @@ CT_RATE_LABELS = (
 class Rule:
     mention: str  # regex for a mention (lower case; it must start at a word)
     void: str = ""  # regex: a mention whose clause matches this does not count
-    require: str = ""  # regex: a mention counts only if its clause matches this
+    require: str = ""  # regex: a mention counts only if its sentence matches this
 
 
 RULES: dict[str, Rule | tuple[Rule, ...]] = {
@@ -33,7 +34,7 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
         r"catheter|cannula|stents?\b|pacemaker|port\b|drain(?:age)?\b|tube\b|sutures?|sternotomy|"
         r"tracheostomy|prosthe\w+|clips?\b|electrodes?|implant\w*|wires?\b|metallic|graft|valve\s+replacement|"
         r"materials?\b|coils?\b|screws?\b|peg\b",
-        void=r"contrast|opaque|food|ingest",
+        void=r"contrast|opaque|food|ingest|thrombus|peritone|omentum|omental|metasta|fascia",
     ),
     "Arterial wall calcification": Rule(
         r"atheroscler\w*|atherom\w*|calcifi\w*|calcific\b|plaques?\b",
@@ -63,8 +64,8 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "Lymphadenopathy": Rule(
         # CT-RATE counts thoracic lymph nodes described as present, small ones included, but not
         # nodes only in the axillae or the abdomen, nor intrapulmonary (perifissural) nodes
-        r"lymphadenopath\w*|laps?\b|lymph\s+node\w*",
-        void=r"intrapulmonary|subpleural\s+lymph|perifissural|fissur|axilla|abdom|inguinal|mesenter|retroperiton|"
+        r"lymphadeno(?:path|megal)\w*|laps?\b|lymph\s+node(?!\s+stations?)\w*",
+        void=r"intrapulmonary|intraparenchymal|colon|sigmoid|subpleural\s+lymph|perifissural|fissur|axilla|abdom|inguinal|mesenter|retroperiton|"
         r"periportal|paraaortic|para-aortic|interaortocaval|paracaval|retrocaval|pelvi|splen|hepat|gastric|celiac|"
         r"portocaval|peripancrea|mammar",
     ),
@@ -73,20 +74,27 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "Lung nodule": Rule(
         # nodules as things; "nodular" as an adjective (nodular consolidation, nodular ground glass,
         # nodular pleural thickening) is another finding
-        r"(?:micro)?nodules?\b|nodular\s+(?:lesions?|formations?|masse?s?|appearances?)\b",
+        r"micronodul\w*|nodules?\b|nodular\s+(?:lesions?|formations?|masse?s?|appearances?)\b",
         void=r"thyroid|liver|hepatic|adrenal|kidney|renal|breast|areola|spleen|splenic|pancrea|osteo|bone|"
         r"skin|subcutaneous|gland|hypodense|(?<!sub)pleural\s+nodul|nodules?\s+in\s+the\s+pleura|mediastin|adipose|"
         r"fat\b|peritone|omentum|omental|abdominal|colon|gastric|stomach|prostat|vertebra",
     ),
     "Lung opacity": (
-        Rule(r"ground[\s-]*glass|opacit\w+"),
+        # ground glass (also translated as "frosted glass" or "icy density") and named opacities
+        Rule(r"(?:ground|frosted)[\s-]*glass|opacit\w+|icy\s+densit\w*|consolidative\s+densit\w*"),
+        # density increases of a kind that is opacity in itself
         Rule(
-            r"(?:dependent|depandant|nonspecific|alveolar|patchy|hazy|irregular|diffuse)"
-            r"\s+(?:\w+\s+)?(?:densit\w+|increases?\s+in\s+density)"
-            r"|(?:density\s+increases?|increased\s+density|increases?\s+in\s+density)",
-            void=r"sequel|fibro|pleuro-?\s*parenchymal|pleural\s+parenchymal|band|atelecta|linear|reticul|calcif|"
-            r"nodul|vertebra|bone|soft\s+tissue|fat|subcutaneous|liver|kidney|spleen|mediastin|osteo|metallic|stent",
-            require=r"lung|lobe|segment|parenchyma|pulmonary|dependent|depandant|alveolar",
+            r"(?:dependent|depandant|alveolar|acinar|nonspecific|patchy|hazy)\s+(?:[a-z]+\s+)?"
+            r"(?:densit\w+|increases?\s+in\s+density)",
+            void=r"vertebra|bone|soft\s+tissue|fat|subcutaneous|liver|kidney|spleen|mediastin|metallic|stent|nodul",
+        ),
+        # any other density increase in the lung is an opacity, unless it is named as a sequela
+        # (pleuroparenchymal scar, band) or lies outside the lung
+        Rule(
+            r"density\s+increases?|increased\s+density|increases?\s+in\s+density",
+            void=r"sequel|pleuro-?\s*parenchymal|pleural\s+parenchymal|band|reticul|calcif|"
+            r"vertebra|bone|soft\s+tissue|fat|subcutaneous|liver|kidney|spleen|mediastin|osteo|metallic|stent",
+            require=r"lung|lobe|segment|parenchyma|pulmonary",
         ),
     ),
     "Pulmonary fibrotic sequela": Rule(
@@ -100,24 +108,25 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     ),
     "Mosaic attenuation pattern": Rule(r"mosaic"),
     "Peribronchial thickening": Rule(
-        r"peribronch\w*\s+(?:[a-z]+\s+){0,3}?thick\w*|peribronch\w*\s+cuff\w*"
-        r"|thick\w*\s+(?:[a-z]+\s+){0,3}?peribronch\w*|bronch\w*\s+wall\s+thick\w*"
-        r"|thicken\w+\s+(?:of\s+)?(?:the\s+)?bronch\w*\s+wall",
-        void=r"lymph",
+        # CT-RATE counts thickening or density around the bronchi (peribronchial, peribronchovascular
+        # sheath); plain bronchial wall thickening is mostly left out
+        r"peribronch\w*\s+(?:[a-z]+\s+){0,4}?(?:thick\w*|densit\w*|cuff\w*|calibration)"
+        r"|(?:thick\w*|densit\w*|cuff\w*|calibration)\s+(?:[a-z]+\s+){0,5}?peribronch\w*",
+        void=r"lymph|ground[\s-]*glass",
     ),
     "Consolidation": Rule(r"consolidat\w+", void=r"ground[\s-]*glass\s+consolid"),
     "Bronchiectasis": Rule(r"bronchiecta\w+"),
     "Interlobular septal thickening": Rule(
-        r"(?:interlobular\s+)?septal\s+thicken\w*|thicken\w+\s+(?:of\s+)?(?:the\s+)?(?:interlobular\s+)?sept\w*|interlobular\s+sept\w*"
+        r"(?:interlobular|interlobar|intralobular|interseptal|intra-?\s*and\s+interseptal|septal)[\w\s-]{0,25}?thick\w*"
+        r"|thick\w*\s+(?:of\s+)?(?:the\s+)?(?:interlobular\s+)?sept\w*|inter-?lob(?:ular|ar)\s+sept\w*"
     ),
 }
 # Patterns are matched against ASCII-lowercased text (same length, same offsets), without
 # IGNORECASE and with word starts checked in code: both let the regex engine skip ahead by the
-# first characters, which makes labelling about ten times faster.
-_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# first characters. A rule whose literal stems are all absent from a report is not run at all.
 _COMPILED = {
     label: [
-        (re.compile(rule.mention), re.compile(rule.void) if rule.void else None,
+        (literal_stems(rule.mention), re.compile(rule.mention), re.compile(rule.void) if rule.void else None,
          re.compile(rule.require) if rule.require else None)
         for rule in (rules if isinstance(rules, tuple) else (rules,))
     ]
@@ -125,32 +134,51 @@ _COMPILED = {
 }
 
 
-def lower(text: str) -> str:
-    return text.translate(_LOWER)
-
-
 def label_mentions(report: str, label: str, clauses: Clauses | None = None):
     """(start, end, status) of every counted mention of ``label`` in ``report``."""
-    clauses = clauses or Clauses(lower(report))
+    clauses = clauses or Clauses(report)
     text = clauses.text
     out = []
-    for mention, void, require in _COMPILED[label]:
-        for m in mention.finditer(text):
+    for stems, mention, void, require in _COMPILED[label]:
+        for m in _word_matches(text, stems, mention):
             start = m.start()
-            if start and text[start - 1].isalnum():
-                continue  # mentions start at a word
             lo, hi = clauses.bounds(start, m.end())
             if void is not None and void.search(text, lo, hi):
                 continue
-            if require is not None and not require.search(text, lo, hi):
+            if require is not None and not require.search(text, *clauses.sentence(start, m.end())):
                 continue
             out.append((start, m.end(), clauses.status(start, m.end())))
     return out
 
 
+def _word_matches(text: str, stems, mention: re.Pattern):
+    """Matches of ``mention`` that start at a word. With literal stems, ``str.find`` locates the
+    candidate starts and the regex is only tried there (anchored), instead of scanning the text."""
+    if stems is None:
+        candidates = (m for m in mention.finditer(text))
+        for m in candidates:
+            if not (m.start() and text[m.start() - 1].isalnum()):
+                yield m
+        return
+    starts = set()
+    for stem in stems:
+        i = text.find(stem)
+        while i >= 0:
+            starts.add(i)
+            i = text.find(stem, i + 1)
+    end = 0
+    for pos in sorted(starts):
+        if pos < end or (pos and text[pos - 1].isalnum()):
+            continue
+        m = mention.match(text, pos)
+        if m:
+            end = m.end()
+            yield m
+
+
 def label_report(report: str) -> dict[str, int]:
     """0/1 for each of the 18 CT-RATE labels."""
-    clauses = Clauses(lower(report if isinstance(report, str) else ""))
+    clauses = Clauses(report if isinstance(report, str) else "")
     return {
         label: int(any(status != ABSENT for _, _, status in label_mentions(report, label, clauses)))
         for label in CT_RATE_LABELS

@@ -19,14 +19,25 @@ _VERBS = (
     r"evident|determined|appreciated|demonstrated|depicted|shown|revealed|apparent|recorded|described|"
     r"distinguished|followed|reported|considered)"
 )
+# Every alternative starts with a literal or a character class (no \\b, no \\s+, no IGNORECASE:
+# texts are lowercased first), so the regex engine can skip ahead; a word alternative that starts
+# inside a word is dropped in code.
 CLAUSE_BREAK = re.compile(
-    r"[;:!?]|\.[\"'\u201c\u201d]*(?:\s|$)|\s[\"\u201c\u201d\u2022]"
-    r"|,?\s+(?:but|however|although|though|whereas|while|except|yet|apart from|other than|besides)\b"
-    r"|,\s*(?:and\s+)?(?:there\s+(?:is|are|was|were)|in addition|additionally|also)\b|,\s*and\b"
-    r"|\s+and\s+(?:there\s+(?:is|are|was|were)|(?:a|an)\s)"
-    r"|\s(?:is|are|was|were)\s+(?:observed|detected|seen|noted)\s+(?:and|,)",
-    re.IGNORECASE,
+    r"[;:!?\"\u201c\u201d\u2022]|\.(?=[\"'\u201c\u201d]*(?:\s|$))"
+    r"|,\s*(?:and\b|there\s+(?:is|are|was|were)\b|in\s+addition\b|additionally\b|also\b)"
+    r"|(?:but|however|although|though|whereas|while|except|yet|besides)\b|apart\s+from\b|other\s+than\b"
+    r"|and\s+(?:there\s+(?:is|are|was|were)\b|an?\s)"
+    r"|(?:is|are|was|were)\s+(?:observed|detected|seen|noted)\s+(?:and\b|,)"
 )
+SENTENCE_BREAK = re.compile(r"[;!?\n\"\u201c\u201d\u2022]|\.(?=[\"'\u201c\u201d]*(?:\s|$))")
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def lower(text: str) -> str:
+    """ASCII lower case: same length, same offsets (str.lower can change both)."""
+    return text.translate(_LOWER)
+
+
 # ", which was not seen before," says nothing of whether the finding is there now
 PARENTHETICAL = re.compile(r",\s*which\b[^,]*,|\([^)]*\)")
 PRE_NEGATION = re.compile(
@@ -52,34 +63,51 @@ UNCERTAINTY = re.compile(
 )
 
 
-class Clauses:
-    """The clause breaks of one text, found once, for many mentions."""
-
-    def __init__(self, text: str):
-        self.text = text
-        breaks = [(m.start(), m.end()) for m in CLAUSE_BREAK.finditer(text)]
+class _Breaks:
+    def __init__(self, text: str, pattern: re.Pattern):
+        breaks = [
+            (m.start(), m.end())
+            for m in pattern.finditer(text)
+            if not (m.start() and text[m.start()].isalpha() and text[m.start() - 1].isalnum())
+        ]
+        self.size = len(text)
         self.starts = [s for s, _ in breaks]
         self.ends = [e for _, e in breaks]
 
-    def bounds(self, start: int, end: int) -> tuple[int, int]:
-        """The clause around ``text[start:end]``."""
-        i = bisect_right(self.ends, start)  # breaks that end at or before the mention
+    def around(self, start: int, end: int) -> tuple[int, int]:
+        i = bisect_right(self.ends, start)  # breaks that end at or before the span
         lo = self.ends[i - 1] if i else 0
         j = bisect_left(self.starts, end)
-        hi = self.starts[j] if j < len(self.starts) else len(self.text)
-        return lo, hi
+        return lo, (self.starts[j] if j < len(self.starts) else self.size)
+
+
+class Clauses:
+    """The clause and sentence breaks of one text, found once, for many mentions."""
+
+    def __init__(self, text: str):
+        self.text = lower(text)
+        self._clauses = _Breaks(text, CLAUSE_BREAK)
+        self._sentences = None
+
+    def bounds(self, start: int, end: int) -> tuple[int, int]:
+        """The clause around ``text[start:end]``."""
+        return self._clauses.around(start, end)
+
+    def sentence(self, start: int, end: int) -> tuple[int, int]:
+        """The sentence around ``text[start:end]``."""
+        if self._sentences is None:
+            self._sentences = _Breaks(self.text, SENTENCE_BREAK)
+        return self._sentences.around(start, end)
 
     def status(self, start: int, end: int) -> str:
         return mention_status(self.text, start, end, self)
 
 
-def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    return Clauses(text).bounds(start, end)
-
-
 def mention_status(text: str, start: int, end: int, clauses: Clauses | None = None) -> str:
     """PRESENT, ABSENT or UNCERTAIN for the mention ``text[start:end]``."""
-    lo, hi = (clauses or Clauses(text)).bounds(start, end)
+    clauses = clauses or Clauses(text)
+    text = clauses.text
+    lo, hi = clauses.bounds(start, end)
     before, after = text[lo:start], PARENTHETICAL.sub(" ", text[end:hi])
     if PRE_NEGATION.search(before) or POST_NEGATION.search(after):
         return ABSENT
