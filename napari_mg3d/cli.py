@@ -25,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-mb", type=float, default=None, help="memory limit for one volume (MB)")
     p.set_defaults(run=_info)
 
+    p = sub.add_parser("label-reports", help="the 18 CT-RATE abnormality labels of each report in a CSV")
+    p.add_argument("reports", help="CSV with one report per row")
+    p.add_argument("--column", default="report_text", help="the column holding the report text")
+    p.add_argument("--out", required=True, help="CSV to write: one row per input row, one 0/1 column per label")
+    p.add_argument("--id-column", default=None, help="copy this column first (default: AccessionNo/VolumeName/id)")
+    p.set_defaults(run=_label_reports)
+
     p = sub.add_parser("demo", help="open napari with a sample case (headless: write screenshots)")
     p.add_argument("--out", default="mg3d-demo", help="folder for screenshots and summary when headless")
     p.add_argument("--screenshot", action="store_true", help="write screenshots and exit (no window kept)")
@@ -67,6 +74,14 @@ def _info(args) -> int:
               f"{tuple(round(o, 2) for o in entry['origin'])} mm, values {entry['min']:g}..{entry['max']:g}")
         for w in entry.get("warnings", []):
             print(f"  warning: {w}")
+    return 0
+
+
+def _label_reports(args) -> int:
+    from .knowledge.label_table import label_csv
+
+    n = label_csv(args.reports, args.column, args.out, args.id_column)
+    print(f"labelled {n} reports -> {args.out}", file=sys.stderr)
     return 0
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .negation import ABSENT, Clauses
 from .stems import literal_stems
+from .text import clean_report
 
 CT_RATE_LABELS = (
     "Medical material", "Arterial wall calcification", "Cardiomegaly", "Pericardial effusion",
@@ -124,19 +125,30 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
 # Patterns are matched against ASCII-lowercased text (same length, same offsets), without
 # IGNORECASE and with word starts checked in code: both let the regex engine skip ahead by the
 # first characters. A rule whose literal stems are all absent from a report is not run at all.
+# Findings beyond the 18 labels, named for the viewer (same mechanism, not part of the label table).
+EXTRA_RULES: dict[str, Rule | tuple[Rule, ...]] = {
+    "Mass": Rule(r"mass(?:es)?\b|tumou?r\w*|malignan\w*|neoplas\w*", void=r"space-occupying|mass\s+effect"),
+    "Pneumothorax": Rule(r"pneumothora\w*|hydropneumothora\w*|hydropnomothora\w*"),
+    "Pleural thickening": Rule(r"pleural\s+(?:[a-z]+[\s-]+){0,2}?thicken\w*|pleural\s+effusion-thicken\w*"),
+    "Fracture": Rule(r"fractur\w*"),
+    "Aortic dilatation": Rule(r"aneurysm\w*|ectasia|dilat\w*", require=r"aort"),
+}
+FINDING_RULES = {**RULES, **EXTRA_RULES}
+
 _COMPILED = {
     label: [
         (literal_stems(rule.mention), re.compile(rule.mention), re.compile(rule.void) if rule.void else None,
          re.compile(rule.require) if rule.require else None)
         for rule in (rules if isinstance(rules, tuple) else (rules,))
     ]
-    for label, rules in RULES.items()
+    for label, rules in FINDING_RULES.items()
 }
 
 
 def label_mentions(report: str, label: str, clauses: Clauses | None = None):
-    """(start, end, status) of every counted mention of ``label`` in ``report``."""
-    clauses = clauses or Clauses(report)
+    """(start, end, status) of every counted mention of ``label`` (a CT-RATE label or one of
+    EXTRA_RULES) in ``report``."""
+    clauses = clauses or Clauses(clean_report(report))
     text = clauses.text
     out = []
     for stems, mention, void, require in _COMPILED[label]:
@@ -178,7 +190,7 @@ def _word_matches(text: str, stems, mention: re.Pattern):
 
 def label_report(report: str) -> dict[str, int]:
     """0/1 for each of the 18 CT-RATE labels."""
-    clauses = Clauses(report if isinstance(report, str) else "")
+    clauses = Clauses(clean_report(report))
     return {
         label: int(any(status != ABSENT for _, _, status in label_mentions(report, label, clauses)))
         for label in CT_RATE_LABELS

@@ -111,6 +111,6 @@ def mention_status(text: str, start: int, end: int, clauses: Clauses | None = No
     before, after = text[lo:start], PARENTHETICAL.sub(" ", text[end:hi])
     if PRE_NEGATION.search(before) or POST_NEGATION.search(after):
         return ABSENT
-    if UNCERTAINTY.search(before) or UNCERTAINTY.search(after):
+    if UNCERTAINTY.search(before) or UNCERTAINTY.search(after) or text.startswith("?", hi):
         return UNCERTAIN
     return PRESENT

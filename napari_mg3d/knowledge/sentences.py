@@ -13,11 +13,12 @@ SECTION_NAMES = (
     "indication", "history", "clinical history", "clinical information", "examination", "report",
 )
 _HEADER = re.compile(
-    r"^[ \t>#*]*(" + "|".join(n.replace(" ", r"\s+") for n in SECTION_NAMES) + r")[ \t]*[:\-]*[ \t]*",
+    r"(?:^|(?<=[.!?] ))[ \t>#*]*(" + "|".join(n.replace(" ", r"\s+") for n in SECTION_NAMES) + r")[ \t]*[:\-]*[ \t]*",
     re.IGNORECASE | re.MULTILINE,
 )
-_BULLET = re.compile(r"^[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]+")
-_END = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)|\n")
+_BULLET = re.compile(r"^[ \t]*(?:[-*\u2022\u00b7]|\d{1,2}[.)])[ \t]+")
+_EDGE = "\"'\u201c\u201d\u2022\u00b7 \t\r\n"
+_END = re.compile(r"[.!?]+[\"')\]\u201d]*(?=\s|$)|\n|(?<=\s)[\"\u201c\u201d\u2022\u00b7](?=\s)|(?<=window);|\u2022")
 ABBREVIATIONS = frozenset(
     "e.g i.e vs approx dr mr mrs ms no nos fig cf etc st incl max min mm cm ca resp e.i".split()
 )
@@ -92,7 +93,8 @@ def _is_list_number(text: str, sentence_start: int, dot: int) -> bool:
 def _trimmed(text: str, start: int, end: int):
     chunk = text[start:end]
     bullet = _BULLET.match(chunk)
-    lead = bullet.end() if bullet else len(chunk) - len(chunk.lstrip())
-    s, e = start + lead, start + len(chunk.rstrip())
+    lead = bullet.end() if bullet else 0
+    lead += len(chunk[lead:]) - len(chunk[lead:].lstrip(_EDGE))
+    s, e = start + lead, start + len(chunk.rstrip(_EDGE))
     if e > s and any(c.isalnum() for c in text[s:e]):
         yield s, e
