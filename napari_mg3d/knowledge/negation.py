@@ -58,7 +58,7 @@ POST_NEGATION = re.compile(
 UNCERTAINTY = re.compile(
     r"\?|\b(?:suspicious|suspected|suspicion|possibl[ey]|probabl[ey]|likely|may|might|cannot\s+be\s+excluded|"
     r"could\s+not\s+be\s+excluded|questionable|equivocal|in\s+favou?r\s+of|compatible\s+with|"
-    r"consistent\s+with|suggestive\s+of|differential|doubtful|rule\s+out)\b",
+    r"suggestive\s+of|differential|doubtful|rule\s+out)\b",
     re.IGNORECASE,
 )
 

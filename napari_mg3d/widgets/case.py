@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from qtpy.QtCore import Qt, Signal
+from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import QComboBox, QFormLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from ..io.windows import WINDOW_PRESETS, contrast_limits
-from ..knowledge.sentences import split_sentences
+from ..knowledge.report import parse_report
 
 SENTENCE_ROLE = Qt.ItemDataRole.UserRole
 CUSTOM_WINDOW = "(custom)"
+GROUPINGS = ("section", "anatomy")
+# how a sentence reads: a finding present, only uncertain ones, or only denied ones
+STATUS_COLORS = {"present": "#ff8a65", "uncertain": "#ffd54f", "absent": "#8c8c8c"}
 
 
 class CaseWidget(QWidget):
@@ -25,13 +29,17 @@ class CaseWidget(QWidget):
         self.info.setWordWrap(True)
         self.window_box = QComboBox()
         self.window_box.addItems([CUSTOM_WINDOW, *WINDOW_PRESETS])
+        self.group_box = QComboBox()
+        self.group_box.addItems(GROUPINGS)
         self.sentence_list = QListWidget()
         self.sentence_list.setWordWrap(True)
         self.sentences = []
+        self.parsed = None
 
         form = QFormLayout()
         form.addRow("Volume", self.layer_box)
         form.addRow("Window", self.window_box)
+        form.addRow("Group by", self.group_box)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.info)
@@ -40,6 +48,7 @@ class CaseWidget(QWidget):
 
         self.layer_box.currentTextChanged.connect(self._show_layer)
         self.window_box.currentTextChanged.connect(self.apply_window)
+        self.group_box.currentTextChanged.connect(lambda _: self._fill_sentences())
         self.sentence_list.currentItemChanged.connect(self._on_sentence)
         for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
             event.connect(self._refresh_layers)
@@ -97,26 +106,46 @@ class CaseWidget(QWidget):
 
     # -- report -----------------------------------------------------------------------------
     def set_report(self, report: str):
+        self.parsed = parse_report(report)
+        self.sentences = list(self.parsed.sentences)
+        self._fill_sentences()
+
+    def _fill_sentences(self):
         self.sentence_list.clear()
-        self.sentences = split_sentences(report)
         if not self.sentences:
             item = QListWidgetItem("No report for this volume (put one beside it: same name, .txt/.md/.json).")
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.sentence_list.addItem(item)
             return
-        section = None
-        for sentence in self.sentences:
-            if sentence.section != section:
-                section = sentence.section
-                header = QListWidgetItem((section or "report").upper())
-                header.setFlags(Qt.ItemFlag.NoItemFlags)
-                font = header.font()
-                font.setBold(True)
-                header.setFont(font)
-                self.sentence_list.addItem(header)
-            item = QListWidgetItem(sentence.text)
-            item.setData(SENTENCE_ROLE, sentence.index)
-            self.sentence_list.addItem(item)
+        if self.group_box.currentText() == "anatomy":
+            groups = self.parsed.by_anatomy()
+        else:
+            groups = {}
+            for s in self.sentences:
+                groups.setdefault(s.section or "report", []).append(s)
+        for title, sentences in groups.items():
+            header = QListWidgetItem(title.upper())
+            header.setFlags(Qt.ItemFlag.NoItemFlags)
+            font = header.font()
+            font.setBold(True)
+            header.setFont(font)
+            self.sentence_list.addItem(header)
+            for sentence in sentences:
+                self.sentence_list.addItem(self._item(sentence))
+
+    @staticmethod
+    def _item(sentence) -> QListWidgetItem:
+        item = QListWidgetItem(sentence.text)
+        item.setData(SENTENCE_ROLE, sentence.index)
+        if sentence.status in STATUS_COLORS:
+            item.setForeground(QBrush(QColor(STATUS_COLORS[sentence.status])))
+        pairs = dict.fromkeys((f.name, f.status) for f in sentence.findings)
+        findings = ", ".join(f"{name} ({status})" for name, status in pairs)
+        tip = [f"anatomy: {', '.join(sentence.anatomy) or '-'}"]
+        if findings:
+            tip.append(f"findings: {findings}")
+        item.setToolTip("\n".join(tip))
+        return item
 
     def _on_sentence(self, item, previous=None):
         if item is None or item.data(SENTENCE_ROLE) is None:

@@ -57,3 +57,21 @@ def test_follows_layers_and_tells_when_no_report(make_napari_viewer, qtbot):
     assert "No report" in widget.sentence_list.item(0).text()
     viewer.layers.clear()
     assert widget.layer_box.count() == 0
+
+
+def test_sentences_colored_by_status_and_grouped_by_anatomy(viewer_with_case, synthetic_case, qtbot):
+    from napari_mg3d.widgets.case import STATUS_COLORS
+
+    widget = CaseWidget(viewer_with_case)
+    qtbot.addWidget(widget)
+    items = {it.text(): it for it in _sentence_items(widget)}
+    nodule = next(t for t in items if "nodule" in t and synthetic_case.details["nodule"]["lobe"] in t)
+    assert items[nodule].foreground().color().name() == STATUS_COLORS["present"]
+    assert "Lung nodule (present)" in items[nodule].toolTip()
+    denied = next(t for t in items if "consolidation" in t.lower())
+    assert items[denied].foreground().color().name() == STATUS_COLORS["absent"]
+    widget.group_box.setCurrentText("anatomy")
+    headers = [widget.sentence_list.item(i).text() for i in range(widget.sentence_list.count())
+               if widget.sentence_list.item(i).data(SENTENCE_ROLE) is None]
+    assert "LUNG" in headers and "PLEURA" in headers
+    assert len(_sentence_items(widget)) == len(widget.sentences)
