@@ -82,7 +82,11 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     ),
     "Lung opacity": (
         # ground glass (also translated as "frosted glass" or "icy density") and named opacities
-        Rule(r"(?:ground|frosted)[\s-]*glass|opacit\w+|icy\s+densit\w*|consolidative\s+densit\w*"),
+        # (a ground-glass nodule is a nodule, and nodular or acinar opacities belong to small airways)
+        Rule(
+            r"(?:ground|frosted)[\s-]*glass|opacit\w+|icy\s+densit\w*|consolidative\s+densit\w*",
+            void=r"(?:ground|frosted)[\s-]*glass\s+(?:density\s+)?(?:nodul|halo)|nodular\s+opacit|acinar\s+opacit",
+        ),
         # density increases of a kind that is opacity in itself
         Rule(
             r"(?:dependent|depandant|alveolar|acinar|nonspecific|patchy|hazy)\s+(?:[a-z]+\s+)?"
