@@ -33,7 +33,8 @@ class Rule:
 RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "Medical material": Rule(
         r"catheter|cannula|stents?\b|pacemaker|port\b|drain(?:age)?\b|tube\b|sutures?|sternotomy|"
-        r"tracheostomy|prosthe\w+|clips?\b|electrodes?|implant\w*|wires?\b|metallic|graft|valve\s+replacement|"
+        r"tracheostomy|prosthe\w+|clips?\b|electrodes?|wires?\b|metallic|graft|valve\s+replacement|"
+        r"(?:breast|intrapectoral|retropectoral|submuscular)\s+implants?|implants?\s+in\s+the\s+(?:\w+\s+)?breast|"
         r"materials?\b|coils?\b|screws?\b|peg\b",
         void=r"contrast|opaque|food|ingest|thrombus|peritone|omentum|omental|metasta|fascia",
     ),
@@ -119,7 +120,12 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
         r"|(?:thick\w*|densit\w*|cuff\w*|calibration)\s+(?:[a-z]+\s+){0,5}?peribronch\w*",
         void=r"lymph|ground[\s-]*glass",
     ),
-    "Consolidation": Rule(r"consolidat\w+", void=r"ground[\s-]*glass\s+consolid"),
+    "Consolidation": Rule(
+        r"consolidat\w+",
+        # a consolidation that belongs to an earlier examination is history, not a finding
+        void=r"ground[\s-]*glass\s+consolid|in\s+the\s+previous\s+examination\s+of\s+the\s+patient,\s+there\s+is|"
+        r"previously\s+observed\s+as|at\s+this\s+level\s+in\s+the\s+previous",
+    ),
     "Bronchiectasis": Rule(r"bronchiecta\w+"),
     "Interlobular septal thickening": Rule(
         r"(?:interlobular|interlobar|intralobular|interseptal|intra-?\s*and\s+interseptal|septal)[\w\s-]{0,25}?thick\w*"
