@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left, bisect_right
 
 PRESENT, ABSENT, UNCERTAIN = "present", "absent", "uncertain"
+# All patterns here are lower case: they run on text lowered by ``lower`` (see Clauses).
 
 _VERBS = (
     r"(?:observed|detected|seen|found|identified|noted|present|visuali[sz]ed|monitored|encountered|"
@@ -43,7 +44,6 @@ PARENTHETICAL = re.compile(r",\s*which\b[^,]*,|\([^)]*\)")
 PRE_NEGATION = re.compile(
     r"\b(?:no|not|without|neither|nor|absence\s+of|absent|free\s+of|negative\s+for|rule[sd]?\s+out|"
     r"excluded?|resolution\s+of|resolved|disappear(?:ed|ance\s+of)|lack\s+of|nothing)\b",
-    re.IGNORECASE,
 )
 POST_NEGATION = re.compile(
     r"\b(?:(?:is|are|was|were|has\s+been|have\s+been|could\s+be|can\s+be|will\s+be)\s+)?"
@@ -54,13 +54,11 @@ POST_NEGATION = re.compile(
     r"|\bnot\s+(?:any|significant)\b"
     r"|^\s*-\s*no\s+\w+\s+(?:was|were|is|are)\s+" + _VERBS + r"\b"
     r"|\b(?:did|does|do)\s+not\s+(?:exist|appear|develop)\b",
-    re.IGNORECASE,
 )
 UNCERTAINTY = re.compile(
     r"\?|\b(?:suspicious|suspected|suspicion|possibl[ey]|probabl[ey]|likely|may|might|cannot\s+be\s+excluded|"
     r"could\s+not\s+be\s+excluded|questionable|equivocal|in\s+favou?r\s+of|compatible\s+with|"
     r"suggestive\s+of|differential|doubtful|rule\s+out)\b",
-    re.IGNORECASE,
 )
 
 
