@@ -1,0 +1,122 @@
+"""3D Swin Transformer encoder with MONAI's ``SwinTransformer`` state-dict layout (SwinUNETR
+``swinViT``, v1 patch merging), so weights move both ways, and the same outputs, computed faster
+(see window_attention.py)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .window_attention import WindowAttention, window_plan
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.linear1 = nn.Linear(dim, hidden)
+        self.linear2 = nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.linear2(F.gelu(self.linear1(x)))
+
+
+def clip_window(size, window, shift):
+    """A window no larger than the input, and no shift along an axis it covers whole (as MONAI)."""
+    w = tuple(min(s, k) for s, k in zip(size, window))
+    sh = tuple(0 if s <= k else h for s, k, h in zip(size, window, shift))
+    return w, sh
+
+
+class SwinBlock(nn.Module):
+    def __init__(self, dim, num_heads, window_size, shift_size, mlp_ratio=4.0, qkv_bias=True):
+        super().__init__()
+        self.window_size, self.shift_size = tuple(window_size), tuple(shift_size)
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = WindowAttention(dim, num_heads, self.window_size, qkv_bias)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+
+    def forward(self, x):  # (b, d, h, w, c)
+        b, d, h, w, c = x.shape
+        window, shift = clip_window((d, h, w), self.window_size, self.shift_size)
+        plan = window_plan((d, h, w), window, shift, str(x.device))
+        y = self.norm1(x).view(b, d * h * w, c)
+        y = torch.cat([y, y.new_zeros(b, 1, c)], 1)  # the token that padding slots read
+        y = self.attn(y.index_select(1, plan.gather), plan)
+        x = x + y.index_select(1, plan.scatter).view(b, d, h, w, c)
+        return x + self.mlp(self.norm2(x))
+
+
+class PatchMerging(nn.Module):
+    """MONAI's v1 ("merging") layout: eight 2x2x2 neighbours concatenated in its order."""
+
+    ORDER = ((0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1))
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.reduction = nn.Linear(8 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(8 * dim)
+
+    def forward(self, x):  # (b, d, h, w, c)
+        d, h, w = x.shape[1:4]
+        if d % 2 or h % 2 or w % 2:
+            x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2, 0, d % 2))
+        x = torch.cat([x[:, i::2, j::2, k::2, :] for i, j, k in self.ORDER], -1)
+        return self.reduction(self.norm(x))
+
+
+class BasicLayer(nn.Module):
+    def __init__(self, dim, depth, num_heads, window_size, mlp_ratio=4.0, qkv_bias=True, downsample=True):
+        super().__init__()
+        shift = tuple(k // 2 for k in window_size)
+        self.blocks = nn.ModuleList(
+            SwinBlock(dim, num_heads, window_size, (0, 0, 0) if i % 2 == 0 else shift, mlp_ratio, qkv_bias)
+            for i in range(depth)
+        )
+        self.downsample = PatchMerging(dim) if downsample else None
+
+    def forward(self, x):  # (b, c, d, h, w) -> (b, 2c, d/2, h/2, w/2)
+        x = x.permute(0, 2, 3, 4, 1)
+        for block in self.blocks:
+            x = block(x)
+        if self.downsample is not None:
+            x = self.downsample(x)
+        return x.permute(0, 4, 1, 2, 3)
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, in_chans: int, embed_dim: int, patch_size=(2, 2, 2)):
+        super().__init__()
+        self.patch_size = tuple(patch_size)
+        self.proj = nn.Conv3d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x):
+        pads = [(p - s % p) % p for s, p in zip(x.shape[2:], self.patch_size)]
+        if any(pads):
+            x = F.pad(x, (0, pads[2], 0, pads[1], 0, pads[0]))
+        return self.proj(x)
+
+
+class SwinEncoder(nn.Module):
+    """Returns the five normalised feature maps, as MONAI's ``SwinTransformer(x)``."""
+
+    def __init__(self, in_chans=1, embed_dim=48, window_size=(7, 7, 7), patch_size=(2, 2, 2),
+                 depths=(2, 2, 2, 2), num_heads=(3, 6, 12, 24), mlp_ratio=4.0, qkv_bias=True):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.patch_embed = PatchEmbed(in_chans, embed_dim, patch_size)
+        for i, (depth, heads) in enumerate(zip(depths, num_heads)):
+            layer = BasicLayer(embed_dim * 2**i, depth, heads, tuple(window_size), mlp_ratio, qkv_bias)
+            setattr(self, f"layers{i + 1}", nn.ModuleList([layer]))
+        self.num_features = embed_dim * 2 ** len(depths)
+
+    @staticmethod
+    def normalize(x):
+        return F.layer_norm(x.permute(0, 2, 3, 4, 1), x.shape[1:2]).permute(0, 4, 1, 2, 3)
+
+    def forward(self, x, normalize: bool = True):
+        outs = [self.patch_embed(x)]
+        for i in range(1, 5):
+            outs.append(getattr(self, f"layers{i}")[0](outs[-1]))
+        return [self.normalize(o) if normalize else o for o in outs]
