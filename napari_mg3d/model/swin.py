@@ -76,13 +76,10 @@ class BasicLayer(nn.Module):
         )
         self.downsample = PatchMerging(dim) if downsample else None
 
-    def forward(self, x):  # (b, c, d, h, w) -> (b, 2c, d/2, h/2, w/2)
-        x = x.permute(0, 2, 3, 4, 1)
+    def forward(self, x):  # channels last: (b, d, h, w, c) -> (b, d/2, h/2, w/2, 2c)
         for block in self.blocks:
             x = block(x)
-        if self.downsample is not None:
-            x = self.downsample(x)
-        return x.permute(0, 4, 1, 2, 3)
+        return self.downsample(x) if self.downsample is not None else x
 
 
 class PatchEmbed(nn.Module):
@@ -111,12 +108,11 @@ class SwinEncoder(nn.Module):
             setattr(self, f"layers{i + 1}", nn.ModuleList([layer]))
         self.num_features = embed_dim * 2 ** len(depths)
 
-    @staticmethod
-    def normalize(x):
-        return F.layer_norm(x.permute(0, 2, 3, 4, 1), x.shape[1:2]).permute(0, 4, 1, 2, 3)
-
     def forward(self, x, normalize: bool = True):
-        outs = [self.patch_embed(x)]
+        """Five (b, c, d, h, w) maps; inside, features stay channels-last, which saves copies."""
+        outs = [self.patch_embed(x).permute(0, 2, 3, 4, 1).contiguous()]
         for i in range(1, 5):
             outs.append(getattr(self, f"layers{i}")[0](outs[-1]))
-        return [self.normalize(o) if normalize else o for o in outs]
+        if normalize:
+            outs = [F.layer_norm(o, o.shape[-1:]) for o in outs]
+        return [o.permute(0, 4, 1, 2, 3) for o in outs]
