@@ -1,0 +1,95 @@
+"""Named model configurations, one JSON file each in ``model_configs/`` (as open_clip does)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).parent / "model_configs"
+
+
+@dataclass
+class VisionConfig:
+    embed_dim: int = 48
+    depths: tuple = (2, 2, 2, 2)
+    num_heads: tuple = (3, 6, 12, 24)
+    window_size: tuple = (7, 7, 7)
+    patch_size: tuple = (2, 2, 2)
+    proj_dim: int | None = None  # Swin-L projects its 1536 channels to 768
+
+    @property
+    def out_dim(self) -> int:
+        return self.proj_dim or self.embed_dim * 2 ** len(self.depths)
+
+
+@dataclass
+class TextConfig:
+    name: str = "StanfordAIMI/RadBERT"  # a hub name, a local folder, or "minilm-offline"
+    frozen: bool = True
+    max_tokens: int = 250
+
+
+@dataclass
+class ModelConfig:
+    name: str
+    vision: VisionConfig = field(default_factory=VisionConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    image_size: tuple = (128, 96, 128)
+    hidden: int = 768
+    fusion_layers: int = 2
+    pool_heads: int = 8
+    sentence_dim: int = 128
+    align_dim: int = 8
+    temperature: float = 0.1
+    mim_block: int = 16
+    mim_ratio: float = 0.5
+    mlm_ratio: float = 0.15
+    ssm_positive: float = 0.9
+    ssm_negative: float = 0.6
+    profile: str = "ct-rate"
+    official: bool = False
+
+    @property
+    def grid(self) -> tuple[int, int, int]:
+        """Tokens of the last vision stage along each axis."""
+        size = list(self.image_size)
+        size = [-(-s // self.vision.patch_size[i]) for i, s in enumerate(size)]
+        for _ in range(len(self.vision.depths)):
+            size = [-(-s // 2) for s in size]
+        return tuple(size)
+
+    @property
+    def num_image_tokens(self) -> int:
+        d, h, w = self.grid
+        return d * h * w
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        data = copy.deepcopy(data)
+        vision = VisionConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("vision", {}).items()})
+        text = TextConfig(**data.pop("text", {}))
+        data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(vision=vision, text=text, **data)
+
+
+def list_models() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
+
+
+def get_config(name: str, **overrides) -> ModelConfig:
+    path = CONFIG_DIR / f"{name}.json"
+    if not path.is_file():
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(list_models())}")
+    data = json.loads(path.read_text())
+    for key, value in overrides.items():  # "text.frozen": False, "hidden": 64
+        target = data
+        *parents, last = key.split(".")
+        for p in parents:
+            target = target[p]
+        target[last] = value
+    return ModelConfig.from_dict(data)

@@ -1,0 +1,37 @@
+"""``create_model(name, checkpoint=None, device=...)``: a named architecture, optionally with weights."""
+
+from __future__ import annotations
+
+import torch
+
+from .config import ModelConfig, get_config
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """auto: CUDA, then MPS, then CPU; or the device named."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(device)
+
+
+def create_model(name: str | ModelConfig, checkpoint=None, device: str = "auto", pretrained_text: bool | None = None,
+                 **overrides):
+    """Build ``name`` (a config name or a ModelConfig); load ``checkpoint`` (ours or official) if given.
+
+    The text encoder's pretrained weights are fetched only when no checkpoint brings them.
+    """
+    from .mg3d import MG3D
+
+    config = name if isinstance(name, ModelConfig) else get_config(name, **overrides)
+    if pretrained_text is None:
+        pretrained_text = checkpoint is None
+    model = MG3D(config, pretrained_text=pretrained_text)
+    if checkpoint is not None:
+        from .checkpoint import load_into
+
+        load_into(model, checkpoint)
+    return model.to(pick_device(device))

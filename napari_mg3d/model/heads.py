@@ -1,0 +1,112 @@
+"""Poolers and heads with MG-3D's parameter names (so official checkpoints load)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class RowNorm(nn.Module):
+    """BatchNorm1d(affine=False, track_running_stats=False) as MG-3D uses it: it normalises each
+    feature over the rows in hand (sentences of the batch). With a single row it is the identity
+    (BatchNorm would fail); it has no parameters, so checkpoints are unaffected."""
+
+    def forward(self, x):
+        if x.shape[0] < 2:
+            return x
+        return F.batch_norm(x, None, None, training=True)
+
+
+def projection(dim_in: int, dim_hidden: int, dim_out: int, last=None) -> nn.Sequential:
+    """Linear, RowNorm, ReLU, Linear[, last]: keys .0 and .3 as in the official checkpoints."""
+    layers = [nn.Linear(dim_in, dim_hidden), RowNorm(), nn.ReLU(), nn.Linear(dim_hidden, dim_out)]
+    return nn.Sequential(*layers, *([last] if last is not None else []))
+
+
+class ImagePooler(nn.Module):
+    """Linear over the image tokens (weights per token position), then dense and tanh."""
+
+    def __init__(self, dim: int, tokens: int):
+        super().__init__()
+        self.dense = nn.Linear(dim, dim)
+        self.fc = nn.Linear(tokens, 1)
+
+    def forward(self, x):  # (b, n, d) -> (b, d)
+        return torch.tanh(self.dense(self.fc(x.transpose(1, 2)).squeeze(-1)))
+
+
+class MeanPooler(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dense = nn.Linear(dim, dim)
+
+    def forward(self, x, mask=None):
+        from .fusion import masked_mean
+
+        return torch.tanh(self.dense(masked_mean(x, None if mask is None else mask[..., None], dim=1)))
+
+
+class SentenceVisionPooler(nn.Module):
+    """Sentence-wise visual features: MLP D -> D/2 -> sentence_dim, tanh."""
+
+    def __init__(self, dim: int, out: int):
+        super().__init__()
+        self.dense = projection(dim, dim // 2, out, nn.Tanh())
+
+    def forward(self, x):  # (rows, d)
+        return self.dense(x)
+
+
+class ContrastiveHead(nn.Module):
+    """LayerNorm and a bias-free projection on each side, L2-normalised."""
+
+    def __init__(self, dim_in: int, dim_out: int):
+        super().__init__()
+        self.vision_ln, self.language_ln = nn.LayerNorm(dim_in), nn.LayerNorm(dim_in)
+        self.vision_proj = nn.Linear(dim_in, dim_out, bias=False)
+        self.language_proj = nn.Linear(dim_in, dim_out, bias=False)
+
+    def forward(self, vision, language):
+        v = F.normalize(self.vision_proj(self.vision_ln(vision)), dim=-1)
+        t = F.normalize(self.language_proj(self.language_ln(language)), dim=-1)
+        return v, t
+
+
+class MLMHead(nn.Module):
+    """BERT's prediction head (transform, decoder tied to a separate bias) and the 8-d sentence
+    projection of fused sentences used by the sentence-alignment term."""
+
+    def __init__(self, dim: int, vocab: int, align_dim: int = 8):
+        super().__init__()
+        self.transform = nn.Module()
+        self.transform.dense = nn.Linear(dim, dim)
+        self.transform.LayerNorm = nn.LayerNorm(dim, eps=1e-12)
+        self.decoder = nn.Linear(dim, vocab, bias=False)
+        self.bias = nn.Parameter(torch.zeros(vocab))
+        self.fc = projection(dim, 128, align_dim)
+
+    def forward(self, x):
+        x = self.transform.LayerNorm(F.gelu(self.transform.dense(x)))
+        return self.decoder(x) + self.bias
+
+
+class MIMDecoder(nn.Module):
+    """Five [Conv3d 3x3x3, InstanceNorm, LeakyReLU, trilinear x2] blocks, then a 1x1x1 conv."""
+
+    def __init__(self, dim: int, embed: int):
+        super().__init__()
+        channels = [dim] + [max(dim // 2 ** (i + 1), embed) for i in range(4)] + [embed]
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            layers += [
+                nn.Conv3d(c_in, c_out, 3, padding=1),
+                nn.InstanceNorm3d(c_out),
+                nn.LeakyReLU(),
+                nn.Upsample(scale_factor=2, mode="trilinear", align_corners=False),
+            ]
+        layers.append(nn.Conv3d(embed, 1, 1))
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.conv(x)

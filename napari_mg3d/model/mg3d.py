@@ -1,0 +1,188 @@
+"""The MG-3D model: Swin vision encoder, BERT-family text encoder, local cross-attention fusion,
+gated aggregation, poolers and the heads of the five objectives. Module names follow the official
+release so its checkpoints load (see checkpoint.py and docs/method.md)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import objectives as obj
+from .config import ModelConfig
+from .fusion import AttentionPool, GatedAggregation, LocalCrossAttention, masked_mean
+from .heads import ContrastiveHead, ImagePooler, MeanPooler, MIMDecoder, MLMHead, SentenceVisionPooler, projection
+from .swin import SwinEncoder
+from .text import ReportBatch, build_text_encoder, sentence_means, tokenize_reports
+
+
+class ProjectionHead(nn.Module):
+    """Swin-L's projection of its 1536 last-stage channels to 768 (keys layer1.0 .. layer3.0)."""
+
+    def __init__(self, dim_in: int, dim_out: int):
+        super().__init__()
+        from .heads import RowNorm
+
+        self.layer1 = nn.Sequential(nn.Linear(dim_in, dim_out), RowNorm(), nn.ReLU())
+        self.layer2 = nn.Sequential(nn.Linear(dim_out, dim_out), RowNorm(), nn.ReLU())
+        self.layer3 = nn.Sequential(nn.Linear(dim_out, dim_out), RowNorm())
+
+    def forward(self, x):  # (b, n, c)
+        b, n, c = x.shape
+        return self.layer3(self.layer2(self.layer1(x.reshape(b * n, c)))).view(b, n, -1)
+
+
+class MG3D(nn.Module):
+    def __init__(self, config: ModelConfig, pretrained_text: bool = True):
+        super().__init__()
+        self.config = c = config
+        v = c.vision
+        self.vision_encoder = SwinEncoder(1, v.embed_dim, v.window_size, v.patch_size, v.depths, v.num_heads)
+        if v.proj_dim:
+            self.vision_encoder.proj_head = ProjectionHead(v.embed_dim * 2 ** len(v.depths), v.proj_dim)
+        self.language_encoder, self.tokenizer = build_text_encoder(c.text.name, pretrained_text)
+        text_dim = self.language_encoder.config.hidden_size
+        vocab = self.language_encoder.config.vocab_size
+        if c.text.frozen:
+            self.language_encoder.requires_grad_(False)
+        d, n = c.hidden, c.num_image_tokens
+        self.multi_modal_language_proj = nn.Linear(text_dim, d)
+        self.multi_modal_vision_proj = nn.Linear(v.out_dim, d)
+        self.modality_type_embeddings = nn.Embedding(2, d)
+        self.uni_global_text_attention = AttentionPool(d, c.pool_heads)
+        self.multi_global_text_attention = AttentionPool(d, c.pool_heads)
+        self.uni_emd_sen = projection(d, d // 2, c.align_dim)
+        self.local_img_cross_multihead_attention = nn.ModuleList(LocalCrossAttention(d) for _ in range(c.fusion_layers))
+        self.local_text_cross_multihead_attention = nn.ModuleList(LocalCrossAttention(d) for _ in range(c.fusion_layers))
+        self.agg_img_cross_attention = nn.ModuleList(GatedAggregation(d) for _ in range(c.fusion_layers))
+        self.uni_modal_vision_pooler = ImagePooler(d, n)
+        self.multi_modal_vision_pooler = ImagePooler(d, n)
+        self.multi_modal_agg_vision_pooler = MeanPooler(d)
+        self.multi_modal_sen_vision_pooler = SentenceVisionPooler(d, c.sentence_dim)
+        self.mlm_head = MLMHead(d, vocab, c.align_dim)
+        self.mim_swin_unter_head = MIMDecoder(d, v.embed_dim)
+        self.itc_cross_head = ContrastiveHead(2 * d, d)
+        self.itc_agg_head = ContrastiveHead(d, d)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.config.text.frozen:
+            self.language_encoder.eval()  # a frozen encoder never runs dropout
+        return self
+
+    # -- unimodal encoders ----------------------------------------------------------------------
+    def image_tokens(self, volume: torch.Tensor) -> torch.Tensor:
+        """(b, n, hidden) tokens of the last vision stage, projected and typed."""
+        feats = self.vision_encoder(volume)[-1]  # (b, c, d, h, w)
+        tokens = feats.flatten(2).transpose(1, 2)
+        if hasattr(self.vision_encoder, "proj_head"):
+            tokens = self.vision_encoder.proj_head(tokens)
+        return self.multi_modal_vision_proj(tokens) + self.modality_type_embeddings.weight[1]
+
+    def text_tokens(self, input_ids, attention_mask) -> torch.Tensor:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.text.frozen):
+            hidden = self.language_encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.multi_modal_language_proj(hidden) + self.modality_type_embeddings.weight[0]
+
+    def tokenize(self, reports: list[str]) -> ReportBatch:
+        return tokenize_reports(self.tokenizer, reports, self.config.text.max_tokens)
+
+    def sentences(self, tokens, batch: ReportBatch) -> torch.Tensor:
+        return sentence_means(tokens, batch.sentence_index, batch.sentence_mask.shape[1])
+
+    def report_vector(self, pool: AttentionPool, tokens, batch: ReportBatch) -> torch.Tensor:
+        """Attention pooling over [mean of tokens; sentence vectors]."""
+        mean = masked_mean(tokens, batch.attention_mask[..., None], dim=1)
+        sents = self.sentences(tokens, batch)
+        seq = torch.cat([mean[:, None], sents], 1)
+        mask = torch.cat([torch.ones_like(batch.sentence_mask[:, :1]), batch.sentence_mask], 1)
+        return pool(seq, mask)
+
+    # -- fusion -----------------------------------------------------------------------------------
+    def fuse_image_with_sentences(self, img, sents, sent_mask):
+        for layer in self.local_img_cross_multihead_attention:
+            img, sents = layer(img, sents, None, sent_mask)
+        return img, sents
+
+    def fuse_text_with_image(self, txt, img, txt_mask):
+        for layer in self.local_text_cross_multihead_attention:
+            txt, img = layer(txt, img, txt_mask, None)
+        return txt, img
+
+    def sentence_patch_affinity(self, img, sents) -> torch.Tensor:
+        """(b, s, n): how strongly each sentence attends each image token (first fusion layer),
+        the basis of the attention maps."""
+        layer = self.local_img_cross_multihead_attention[0]
+        return torch.sigmoid(layer.query2(sents) @ layer.key2(img).transpose(-1, -2) * layer.scale)
+
+    def image_embedding(self, volume) -> torch.Tensor:
+        return self.uni_modal_vision_pooler(self.image_tokens(volume))
+
+    def report_embedding(self, batch: ReportBatch) -> torch.Tensor:
+        return self.report_vector(self.uni_global_text_attention, self.text_tokens(batch.input_ids, batch.attention_mask), batch)
+
+    # -- pre-training -------------------------------------------------------------------------
+    def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None) -> dict[str, torch.Tensor]:
+        """All losses of one pre-training step (and their weighted total under 'loss')."""
+        from .masking import block_mask, whole_word_mask
+
+        c = self.config
+        b = volume.shape[0]
+        tmask = batch.attention_mask.bool()
+        smask = batch.sentence_mask
+
+        img = self.image_tokens(volume)
+        txt = self.text_tokens(batch.input_ids, batch.attention_mask)
+        sents = self.sentences(txt, batch)
+        report_uni = self.report_vector(self.uni_global_text_attention, txt, batch)
+        img_uni = self.uni_modal_vision_pooler(img)
+
+        # MIM: a masked volume fused with the unmasked report, reconstructed
+        voxel_mask = block_mask(tuple(volume.shape[2:]), c.mim_block, c.mim_ratio, b, generator).to(volume)
+        img_masked = self.image_tokens(volume * (1 - voxel_mask))
+        fused_masked_img, _ = self.fuse_image_with_sentences(img_masked, sents, smask)
+        grid = fused_masked_img.transpose(1, 2).reshape(b, -1, *c.grid)
+        recon = self.mim_swin_unter_head(grid)[..., : volume.shape[2], : volume.shape[3], : volume.shape[4]]
+        losses = {"mim": obj.mim_loss(recon, volume, voxel_mask)}
+
+        # MLM: a masked report fused with the unmasked volume, its words predicted
+        vocab = self.language_encoder.config.vocab_size
+        masked_ids, labels = whole_word_mask(batch.input_ids.cpu(), batch.word_ids, c.mlm_ratio,
+                                             self.tokenizer.mask_token_id, vocab, generator)
+        txt_masked = self.text_tokens(masked_ids.to(volume.device), batch.attention_mask)
+        fused_masked_txt, _ = self.fuse_text_with_image(txt_masked, img, tmask)
+        losses["mlm"] = obj.mlm_loss(self.mlm_head(fused_masked_txt), labels.to(volume.device))
+        rows = smask.reshape(-1)
+        fused_sents = self.sentences(fused_masked_txt, batch).reshape(-1, c.hidden)[rows]
+        text_sents = sents.reshape(-1, c.hidden)[rows]
+        losses["align"] = obj.sentence_alignment(
+            self.mlm_head.fc(fused_sents), self.uni_emd_sen(text_sents), torch.ones_like(rows[rows])
+        )
+
+        # CML: fused against unimodal [report; image]; the fused image is the image as the report
+        # tokens see it, the fused report the report as the image sees it
+        fused_txt, img_from_text = self.fuse_text_with_image(txt, img, tmask)
+        fused_img, sents_from_img = self.fuse_image_with_sentences(img, sents, smask)
+        report_fused = self.report_vector(self.multi_global_text_attention, fused_txt, batch)
+        img_fused = self.multi_modal_vision_pooler(img_from_text)
+        v, t = self.itc_cross_head(torch.cat([report_fused, img_fused], -1), torch.cat([report_uni, img_uni], -1))
+        losses["cml"] = obj.info_nce(v, t, c.temperature)
+
+        # DCL: each sentence (as fused with the image) takes a gated share of the global image
+        # vector; their mean, pooled, against the image fused with the sentences
+        agg = img_uni[:, None]
+        per_sentence = sents_from_img
+        for layer in self.agg_img_cross_attention:
+            per_sentence = layer(per_sentence, agg).squeeze(2)  # (b, s, d)
+            agg = masked_mean(per_sentence, smask[..., None], dim=1)[:, None]
+        img_agg = self.multi_modal_agg_vision_pooler(per_sentence, smask)
+        v, t = self.itc_agg_head(self.uni_modal_vision_pooler(fused_img), img_agg)
+        losses["dcl"] = obj.info_nce(v, t, c.temperature)
+
+        # SSM: sentence-level similarity across patients
+        owner = torch.arange(b, device=volume.device)[:, None].expand_as(smask).reshape(-1)[rows]
+        visual = self.multi_modal_sen_vision_pooler(per_sentence.reshape(-1, c.hidden)[rows])
+        losses["ssm"] = obj.ssm_loss(obj.gather(text_sents), obj.gather(visual), obj.gather(owner),
+                                     c.ssm_positive, c.ssm_negative)
+        losses["loss"] = obj.total_loss(losses)
+        return losses

@@ -1,0 +1,85 @@
+"""The five MG-3D pre-training objectives as plain functions of tensors (hand-checkable).
+
+total = L_MLM + L_MIM + 0.1 * (L_CML + L_DCL + L_SSM), where L_MLM includes 0.1 x the
+sentence-alignment term.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+AUX_WEIGHT = 0.1
+
+
+def gather(x: torch.Tensor) -> torch.Tensor:
+    """All rows from every process, with gradients flowing back to this process's rows."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return x
+    from torch.distributed.nn.functional import all_gather
+
+    return torch.cat(all_gather(x.contiguous()), 0)
+
+
+def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+    """Symmetric InfoNCE over the global batch; row i of ``a`` and ``b`` are a positive pair.
+    Inputs are L2-normalised (b, d) embeddings."""
+    import torch.distributed as dist
+
+    a_all, b_all = gather(a), gather(b)
+    offset = dist.get_rank() * a.shape[0] if dist.is_available() and dist.is_initialized() else 0
+    targets = torch.arange(a.shape[0], device=a.device) + offset
+    logits_ab = a @ b_all.t() / temperature
+    logits_ba = b @ a_all.t() / temperature
+    return (F.cross_entropy(logits_ab, targets) + F.cross_entropy(logits_ba, targets)) / 2
+
+
+def mim_loss(reconstruction: torch.Tensor, target: torch.Tensor, voxel_mask: torch.Tensor) -> torch.Tensor:
+    """MSE on the masked voxels only (``voxel_mask`` 1 where the input was zeroed)."""
+    m = voxel_mask.to(reconstruction.dtype).expand_as(reconstruction)
+    return ((reconstruction - target) ** 2 * m).sum() / m.sum().clamp_min(1.0)
+
+
+def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on masked tokens; labels are -100 elsewhere."""
+    if (labels != -100).sum() == 0:
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+
+
+def sentence_alignment(fused: torch.Tensor, text: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of 1 - cosine between the 8-d projections of fused and text sentences (valid ones)."""
+    cos = F.cosine_similarity(fused, text, dim=-1)
+    m = mask.to(cos.dtype)
+    return ((1 - cos) * m).sum() / m.sum().clamp_min(1.0)
+
+
+def ssm_loss(text_sentences: torch.Tensor, visual_sentences: torch.Tensor, owner: torch.Tensor,
+             positive: float = 0.9, negative: float = 0.6) -> torch.Tensor:
+    """Sentence-level inter-patient similarity matching.
+
+    ``text_sentences`` (s, d) and ``visual_sentences`` (s, e) are the valid sentences of the batch,
+    ``owner`` (s,) their patient. For pairs of sentences of different patients: G = cosine of the
+    text vectors (target, no gradient), P = cosine of the visual features; pairs with G >= positive
+    are positives, G <= negative negatives, the band between is ignored; L1(P*(pos+neg), G*pos).
+    """
+    g = F.normalize(text_sentences.detach(), dim=-1)
+    g = g @ g.t()
+    v = F.normalize(visual_sentences, dim=-1)
+    p = v @ v.t()
+    other = owner[:, None] != owner[None, :]
+    pos = ((g >= positive) & other).to(p.dtype)
+    neg = ((g <= negative) & other).to(p.dtype)
+    counted = (pos + neg).sum()
+    if counted == 0:
+        return p.sum() * 0.0
+    return (p * (pos + neg) - g * pos).abs().sum() / counted
+
+
+def total_loss(losses: dict[str, torch.Tensor]) -> torch.Tensor:
+    return (
+        losses["mlm"] + AUX_WEIGHT * losses["align"] + losses["mim"]
+        + AUX_WEIGHT * (losses["cml"] + losses["dcl"] + losses["ssm"])
+    )
