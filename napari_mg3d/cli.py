@@ -32,6 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id-column", default=None, help="copy this column first (default: AccessionNo/VolumeName/id)")
     p.set_defaults(run=_label_reports)
 
+    p = sub.add_parser("convert-checkpoint", help="official MG-3D weights -> a napari-mg3d checkpoint")
+    p.add_argument("official", help="the official file (.ckpt/.pt/.pth/.bin or .safetensors)")
+    p.add_argument("out", help="the checkpoint to write (.safetensors)")
+    p.add_argument("--model", default=None, help="mg3d-swin-b or mg3d-swin-l (default: from the weights)")
+    p.add_argument("--text-model", default=None, help="folder of the text model's tokenizer (RadBERT)")
+    p.add_argument("--json", action="store_true", help="print the key counts as JSON")
+    p.set_defaults(run=_convert_checkpoint)
+
     p = sub.add_parser("demo", help="open napari with a sample case (headless: write screenshots)")
     p.add_argument("--out", default="mg3d-demo", help="folder for screenshots and summary when headless")
     p.add_argument("--screenshot", action="store_true", help="write screenshots and exit (no window kept)")
@@ -82,6 +90,33 @@ def _label_reports(args) -> int:
 
     n = label_csv(args.reports, args.column, args.out, args.id_column)
     print(f"labelled {n} reports -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _convert_checkpoint(args) -> int:
+    from pathlib import Path
+
+    from .io.errors import InputError
+    from .model.checkpoint import architecture_of, convert_official, is_official, read_checkpoint, save_checkpoint
+    from .model.config import get_config
+    from .model.mg3d import MG3D
+
+    if not args.out.endswith(".safetensors"):
+        raise InputError(f"cannot write {args.out}: the output must end in .safetensors")
+    if not Path(args.out).resolve().parent.is_dir():
+        raise InputError(f"cannot write {args.out}: its folder does not exist")
+    state, meta = read_checkpoint(args.official)
+    if meta is not None or not is_official(state):
+        raise InputError(f"{Path(args.official).name} is not an official MG-3D checkpoint")
+    name = args.model or architecture_of(state)
+    overrides = {"text.name": args.text_model} if args.text_model else {}
+    model = MG3D(get_config(name, **overrides), pretrained_text=False)
+    converted, report = convert_official(state, model.state_dict())
+    model.load_state_dict(converted, strict=False)
+    save_checkpoint(model, args.out, extra={"converted_from": Path(args.official).name})
+    counts = {"model": name, "loaded": report.loaded, "missing": len(report.missing),
+              "unexpected": len(report.unexpected), "left_out": report.left_out}
+    print(json.dumps(counts, indent=2) if args.json else f"{name}: {report.summary()} -> {args.out}")
     return 0
 
 

@@ -94,9 +94,10 @@ class MLMHead(nn.Module):
 class MIMDecoder(nn.Module):
     """Five [Conv3d 3x3x3, InstanceNorm, LeakyReLU, trilinear x2] blocks, then a 1x1x1 conv."""
 
-    def __init__(self, dim: int, embed: int):
+    def __init__(self, dim: int):
         super().__init__()
-        channels = [dim] + [max(dim // 2 ** (i + 1), embed) for i in range(4)] + [embed]
+        # 768 -> 384 -> 192 -> 96 -> 48 -> 48 in the official models, whatever the Swin width
+        channels = [dim] + [max(dim // 2 ** (i + 1), 4) for i in range(4)] + [max(dim // 16, 4)]
         layers: list[nn.Module] = []
         for c_in, c_out in zip(channels[:-1], channels[1:]):
             layers += [
@@ -105,7 +106,7 @@ class MIMDecoder(nn.Module):
                 nn.LeakyReLU(),
                 nn.Upsample(scale_factor=2, mode="trilinear", align_corners=False),
             ]
-        layers.append(nn.Conv3d(embed, 1, 1))
+        layers.append(nn.Conv3d(channels[-1], 1, 1))
         self.conv = nn.Sequential(*layers)
 
     def forward(self, x):

@@ -11,7 +11,7 @@ from torch import nn
 from . import objectives as obj
 from .config import ModelConfig
 from .fusion import AttentionPool, GatedAggregation, LocalCrossAttention, masked_mean
-from .heads import ContrastiveHead, ImagePooler, MeanPooler, MIMDecoder, MLMHead, SentenceVisionPooler, projection
+from .heads import ContrastiveHead, ImagePooler, MeanPooler, MIMDecoder, MLMHead, SentenceVisionPooler
 from .swin import SwinEncoder
 from .text import ReportBatch, build_text_encoder, sentence_means, tokenize_reports
 
@@ -51,7 +51,7 @@ class MG3D(nn.Module):
         self.modality_type_embeddings = nn.Embedding(2, d)
         self.uni_global_text_attention = AttentionPool(d, c.pool_heads)
         self.multi_global_text_attention = AttentionPool(d, c.pool_heads)
-        self.uni_emd_sen = projection(d, d // 2, c.align_dim)
+        self.uni_emd_sen = nn.Sequential(nn.Linear(d, d // 2), nn.ReLU(), nn.Linear(d // 2, c.align_dim))
         self.local_img_cross_multihead_attention = nn.ModuleList(LocalCrossAttention(d) for _ in range(c.fusion_layers))
         self.local_text_cross_multihead_attention = nn.ModuleList(LocalCrossAttention(d) for _ in range(c.fusion_layers))
         self.agg_img_cross_attention = nn.ModuleList(GatedAggregation(d) for _ in range(c.fusion_layers))
@@ -60,7 +60,7 @@ class MG3D(nn.Module):
         self.multi_modal_agg_vision_pooler = MeanPooler(d)
         self.multi_modal_sen_vision_pooler = SentenceVisionPooler(d, c.sentence_dim)
         self.mlm_head = MLMHead(d, vocab, c.align_dim)
-        self.mim_swin_unter_head = MIMDecoder(d, v.embed_dim)
+        self.mim_swin_unter_head = MIMDecoder(d)
         self.itc_cross_head = ContrastiveHead(2 * d, d)
         self.itc_agg_head = ContrastiveHead(d, d)
 

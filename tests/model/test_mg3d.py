@@ -1,0 +1,106 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from napari_mg3d.data.synthetic import make_case
+from napari_mg3d.model.checkpoint import convert_official, read_checkpoint, save_checkpoint
+from napari_mg3d.model.config import get_config, list_models
+from napari_mg3d.model.factory import create_model
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return create_model("mg3d-tiny", device="cpu")
+
+
+def test_named_configs():
+    assert list_models() == ["mg3d-swin-b", "mg3d-swin-l", "mg3d-tiny"]
+    assert get_config("mg3d-swin-b").grid == (4, 3, 4) and get_config("mg3d-swin-b").num_image_tokens == 48
+    assert get_config("mg3d-swin-l").vision.out_dim == 768
+    assert get_config("mg3d-tiny", hidden=64).hidden == 64
+    with pytest.raises(ValueError, match="unknown model"):
+        get_config("mg3d-huge")
+
+
+def test_tiny_runs_all_five_objectives_forward_and_backward(tiny):
+    reports = [make_case(i, shape=(8, 8, 8)).report for i in range(3)]
+    batch = tiny.tokenize(reports)
+    assert (batch.sentence_index.max(1).values >= 5).all()  # sentences found in every report
+    volume = torch.randn(3, 1, 64, 64, 64)
+    tiny.train()
+    tiny.zero_grad()
+    losses = tiny(volume, batch, generator=torch.Generator().manual_seed(0))
+    assert set(losses) == {"mim", "mlm", "align", "cml", "dcl", "ssm", "loss"}
+    assert all(torch.isfinite(v) for v in losses.values())
+    losses["loss"].backward()
+    no_grad = [n for n, p in tiny.named_parameters() if p.requires_grad and p.grad is None]
+    assert no_grad == []
+    assert all(not p.requires_grad and p.grad is None for p in tiny.language_encoder.parameters())
+    assert not tiny.language_encoder.training  # frozen: no dropout even in train mode
+
+
+def test_safetensors_checkpoint_round_trip(tiny, tmp_path):
+    path = save_checkpoint(tiny, tmp_path / "tiny.safetensors", profile={"name": "synthetic-tiny"})
+    state, meta = read_checkpoint(path)
+    assert meta["model_config"]["name"] == "mg3d-tiny" and meta["profile"]["name"] == "synthetic-tiny"
+    again = create_model("mg3d-tiny", checkpoint=path, device="cpu")
+    assert again.load_report.missing == [] and again.load_report.unexpected == []
+    for k, v in tiny.state_dict().items():
+        assert torch.equal(v, again.state_dict()[k]), k
+
+
+@pytest.fixture(scope="module")
+def official_b(shared_data):
+    ref = json.loads((shared_data.parent / "reference" / "mg3d_official_state_dict_swin_b.json").read_text())
+    gen = torch.Generator().manual_seed(0)
+    state = {}
+    for k, shape in ref["keys"].items():
+        state[k] = (torch.randint(0, 100, shape, generator=gen) if k in ref["buffers"]
+                    else torch.randn(shape, generator=gen) * 0.02)
+    return state
+
+
+def test_official_layout_converts_without_missing_or_unexpected(official_b):
+    from napari_mg3d.model.mg3d import MG3D
+
+    model = MG3D(get_config("mg3d-swin-b"), pretrained_text=False)
+    converted, report = convert_official(official_b, model.state_dict())
+    assert report.missing == [] and report.unexpected == []
+    assert report.loaded + sum(report.left_out.values()) == len(official_b) == 653
+    assert report.left_out["multi_modal_vision_layers."] == 52
+    model.load_state_dict(converted, strict=True)
+    assert torch.equal(model.state_dict()["itc_cross_head.vision_proj.weight"],
+                       official_b["itc_cross_head.vision_proj.weight"])
+
+
+def test_convert_checkpoint_command(official_b, tmp_path):
+    lightning = {"state_dict": {"module." + k: v for k, v in official_b.items()}, "epoch": 3}
+    src = tmp_path / "mg3d.ckpt"
+    torch.save(lightning, src)
+    out = tmp_path / "mg3d-swin-b.safetensors"
+    result = subprocess.run([sys.executable, "-m", "napari_mg3d.cli", "convert-checkpoint", str(src), str(out), "--json"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = json.loads(result.stdout)
+    assert counts["model"] == "mg3d-swin-b" and counts["missing"] == 0 and counts["unexpected"] == 0
+    assert counts["loaded"] == 456
+    state, meta = read_checkpoint(out)
+    assert meta["converted_from"] == "mg3d.ckpt" and torch.equal(
+        state["vision_encoder.patch_embed.proj.weight"], official_b["vision_encoder.patch_embed.proj.weight"])
+
+
+class Evil(dict):
+    """A pickled class: loading it would run code from this module."""
+
+
+def test_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save(Evil(a=torch.zeros(1)), path)
+    result = subprocess.run([sys.executable, "-m", "napari_mg3d.cli", "convert-checkpoint", str(path),
+                             str(tmp_path / "x.safetensors")], capture_output=True, text=True)
+    assert result.returncode == 2 and "needs code execution to load" in result.stderr
+    assert not (tmp_path / "x.safetensors").exists()
