@@ -53,9 +53,9 @@ def test_safetensors_checkpoint_round_trip(tiny, tmp_path):
         assert torch.equal(v, again.state_dict()[k]), k
 
 
-@pytest.fixture(scope="module")
-def official_b(shared_data):
-    ref = json.loads((shared_data.parent / "reference" / "mg3d_official_state_dict_swin_b.json").read_text())
+def official_state(shared_data, variant: str) -> dict:
+    """Random values in the official key layout and shapes."""
+    ref = json.loads((shared_data.parent / "reference" / f"mg3d_official_state_dict_swin_{variant}.json").read_text())
     gen = torch.Generator().manual_seed(0)
     state = {}
     for k, shape in ref["keys"].items():
@@ -64,17 +64,23 @@ def official_b(shared_data):
     return state
 
 
-def test_official_layout_converts_without_missing_or_unexpected(official_b):
+@pytest.fixture(scope="module")
+def official_b(shared_data):
+    return official_state(shared_data, "b")
+
+
+@pytest.mark.parametrize("variant, keys, loaded", [("b", 653, 456), ("l", 659, 462)])
+def test_official_layout_converts_without_missing_or_unexpected(shared_data, variant, keys, loaded):
     from napari_mg3d.model.mg3d import MG3D
 
-    model = MG3D(get_config("mg3d-swin-b"), pretrained_text=False)
-    converted, report = convert_official(official_b, model.state_dict())
+    state = official_state(shared_data, variant)
+    model = MG3D(get_config(f"mg3d-swin-{variant}"), pretrained_text=False)
+    converted, report = convert_official(state, model.state_dict())
     assert report.missing == [] and report.unexpected == []
-    assert report.loaded + sum(report.left_out.values()) == len(official_b) == 653
-    assert report.left_out["multi_modal_vision_layers."] == 52
+    assert (report.loaded, len(state)) == (loaded, keys)
+    assert sum(report.left_out.values()) == 197 and report.left_out["multi_modal_vision_layers."] == 52
     model.load_state_dict(converted, strict=True)
-    assert torch.equal(model.state_dict()["itc_cross_head.vision_proj.weight"],
-                       official_b["itc_cross_head.vision_proj.weight"])
+    assert torch.equal(model.state_dict()["itc_cross_head.vision_proj.weight"], state["itc_cross_head.vision_proj.weight"])
 
 
 def test_convert_checkpoint_command(official_b, tmp_path):
