@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .dicom import _first_line
 from .errors import InputError
 from .formats import WRITE_SUFFIXES, suffix_of
@@ -34,14 +33,9 @@ def write_volume(path: str | Path, array: np.ndarray, geometry: Geometry, compre
         raise InputError(f"cannot write {path.name}: folder {path.parent} does not exist")
     image = sitk.GetImageFromArray(np.ascontiguousarray(array))
     geometry.apply_to(image)
-    fd, tmp = tempfile.mkstemp(prefix=".mg3d-", suffix=suffix, dir=path.parent)
-    os.close(fd)
     try:
-        sitk.WriteImage(image, tmp, useCompression=compress and suffix != ".nii")
-        os.replace(tmp, path)
+        with atomic_path(path, suffix) as tmp:
+            sitk.WriteImage(image, tmp, useCompression=compress and suffix != ".nii")
     except RuntimeError as exc:
         raise InputError(f"cannot write {path.name}: {_first_line(exc)}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

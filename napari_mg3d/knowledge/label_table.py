@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from ..io.atomic import atomic_path
 from ..io.errors import InputError
 from .labels import CT_RATE_LABELS, label_report
 
@@ -42,18 +41,12 @@ def label_csv(src: str | Path, column: str, out: str | Path, id_column: str | No
     if not out.parent.is_dir():
         raise InputError(f"cannot write {out}: folder {out.parent} does not exist")
     header = ([id_column] if id_column else []) + list(CT_RATE_LABELS)
-    fd, tmp = tempfile.mkstemp(prefix=".mg3d-", suffix=".csv", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(header)
-            for i, row in enumerate(rows):
-                labels = label_report(row.get(column) or "")
-                writer.writerow(([row.get(id_column, "")] if id_column else []) + [labels[k] for k in CT_RATE_LABELS])
-                if progress is not None:
-                    progress(i + 1, len(rows))
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(out, ".csv") as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for i, row in enumerate(rows):
+            labels = label_report(row.get(column) or "")
+            writer.writerow(([row.get(id_column, "")] if id_column else []) + [labels[k] for k in CT_RATE_LABELS])
+            if progress is not None:
+                progress(i + 1, len(rows))
     return len(rows)

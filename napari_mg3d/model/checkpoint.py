@@ -10,13 +10,12 @@ keeps every key it uses and leaves out, by name, the modules the official forwar
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from ..io.atomic import atomic_path
 from ..io.errors import InputError
 
 # official modules that no loss uses (or that were never called); left out, counted, explained
@@ -68,14 +67,8 @@ def save_checkpoint(model, path: str | Path, profile: dict | None = None, prompt
         **(extra or {}),
     }
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(prefix=".mg3d-", suffix=".safetensors", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, ".safetensors") as tmp:
         save_file(state, tmp, metadata={METADATA_KEY: json.dumps(meta)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

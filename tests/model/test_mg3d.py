@@ -110,3 +110,13 @@ def test_pickled_code_is_refused(tmp_path):
                              str(tmp_path / "x.safetensors")], capture_output=True, text=True)
     assert result.returncode == 2 and "needs code execution to load" in result.stderr
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_text_encoder_can_be_trained():
+    model = create_model(get_config("mg3d-tiny", **{"text.frozen": False}), device="cpu")
+    batch = model.tokenize(["No pleural effusion. A nodule in the right upper lobe.", "Cardiomegaly."])
+    model.train()
+    model.report_embedding(batch).sum().backward()
+    assert model.language_encoder.training
+    assert all(p.requires_grad for p in model.language_encoder.parameters())
+    assert model.language_encoder.embeddings.word_embeddings.weight.grad is not None
