@@ -40,6 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the key counts as JSON")
     p.set_defaults(run=_convert_checkpoint)
 
+    p = sub.add_parser("synth", help="write synthetic chest-CT-like cases with reports, masks and a manifest")
+    p.add_argument("out", help="folder to write")
+    p.add_argument("--n", type=int, default=20, help="number of cases")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, nargs=3, default=(64, 128, 128), help="voxels z y x")
+    p.set_defaults(run=_synth)
+
+    p = sub.add_parser("pretrain", help="MG-3D pre-training on a case manifest (Lightning; CPU to many GPUs)")
+    p.add_argument("config", nargs="?", default=None, help="training config (JSON or YAML)")
+    p.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="override settings, e.g. max_steps=200 trainer.devices=2")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/last.ckpt")
+    p.set_defaults(run=_pretrain)
+
     p = sub.add_parser("demo", help="open napari with a sample case (headless: write screenshots)")
     p.add_argument("--out", default="mg3d-demo", help="folder for screenshots and summary when headless")
     p.add_argument("--screenshot", action="store_true", help="write screenshots and exit (no window kept)")
@@ -117,6 +131,26 @@ def _convert_checkpoint(args) -> int:
     counts = {"model": name, "loaded": report.loaded, "missing": len(report.missing),
               "unexpected": len(report.unexpected), "left_out": report.left_out}
     print(json.dumps(counts, indent=2) if args.json else f"{name}: {report.summary()} -> {args.out}")
+    return 0
+
+
+def _synth(args) -> int:
+    from .data.synth_writer import stderr_progress, write_synthetic
+    from .io.errors import InputError
+
+    if args.n < 1:
+        raise InputError("--n must be at least 1")
+    manifest = write_synthetic(args.out, args.n, args.seed, tuple(args.size), stderr_progress)
+    print(manifest)
+    return 0
+
+
+def _pretrain(args) -> int:
+    from .train.config import load_config
+    from .train.pretrain import run
+
+    final = run(load_config(args.config, args.overrides), resume=args.resume)
+    print(final)
     return 0
 
 

@@ -1,0 +1,70 @@
+"""``mg3d synth``: write synthetic cases to a folder, with a manifest, a label table and masks."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+from ..io.atomic import atomic_path
+from ..io.writer import write_volume
+from .synthetic import make_case
+
+SPLITS = (("train", 0.8), ("val", 0.1), ("test", 0.1))
+
+
+def split_of(i: int, n: int) -> str:
+    """Deterministic: the first 80% train, the next 10% val, the rest test."""
+    edge = 0.0
+    for name, fraction in SPLITS:
+        edge += fraction
+        if i < round(edge * n):
+            return name
+    return SPLITS[-1][0]
+
+
+def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128), progress=None) -> Path:
+    """Cases ``synth-SSSSS-IIIII`` (volume, report, organ labels, one mask per finding), a manifest
+    (manifest.csv) and the 18-label table (labels.csv, CT-RATE header). Deterministic by seed."""
+    from ..knowledge.labels import CT_RATE_LABELS
+
+    out = Path(out)
+    cases_dir = out / "cases"
+    cases_dir.mkdir(parents=True, exist_ok=True)
+    rows, label_rows = [], []
+    for i in range(n):
+        case = make_case(seed * 100_000 + i, shape=shape)
+        cid = f"synth-{seed:05d}-{i:05d}"
+        base = cases_dir / cid
+        write_volume(f"{base}.nii.gz", case.image, case.geometry)
+        write_volume(f"{base}_organs.nii.gz", case.organs, case.geometry)
+        masks = {}
+        for finding, mask in case.findings.items():
+            write_volume(f"{base}_{finding}.nii.gz", mask.astype("uint8"), case.geometry)
+            masks[finding] = f"cases/{cid}_{finding}.nii.gz"
+        Path(f"{base}.txt").write_text(case.report + "\n", encoding="utf-8")
+        labels = {label: case.labels.get(label, 0) for label in CT_RATE_LABELS}
+        rows.append({
+            "id": cid, "volume": f"cases/{cid}.nii.gz", "report": f"cases/{cid}.txt",
+            "labels": json.dumps(labels), "segmentation": f"cases/{cid}_organs.nii.gz", "split": split_of(i, n),
+            "findings": json.dumps({f: {"mask": masks[f], **case.details[f]} for f in masks}),
+        })
+        label_rows.append({"VolumeName": f"{cid}.nii.gz", **labels})
+        if progress is not None:
+            progress(i + 1, n)
+    _write_csv(out / "manifest.csv", rows)
+    _write_csv(out / "labels.csv", label_rows)
+    return out / "manifest.csv"
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    with atomic_path(path, ".csv") as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def stderr_progress(done: int, total: int) -> None:
+    if done == total or done % max(1, total // 20) == 0:
+        print(f"\r{done}/{total} cases", end="\n" if done == total else "", file=sys.stderr, flush=True)

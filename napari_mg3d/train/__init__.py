@@ -1,0 +1,1 @@
+"""Training entry points (run as their own process; never import Qt)."""

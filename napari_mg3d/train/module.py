@@ -1,0 +1,44 @@
+"""The Lightning module for MG-3D pre-training."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+
+from ..model import objectives as obj
+from ..model.factory import create_model
+from .schedule import warmup_linear
+
+ENCODER_PREFIXES = ("vision_encoder.", "language_encoder.")
+
+
+class PretrainModule(L.LightningModule):
+    def __init__(self, config: dict):
+        super().__init__()
+        self.save_hyperparameters({"config": config})
+        self.config = config
+        self.model = create_model(config["model"], device="cpu")
+
+    def training_step(self, batch, batch_idx):
+        reports = self.model.tokenize(batch["report"]).to(self.device)
+        losses = self.model(batch["volume"], reports)
+        size = batch["volume"].shape[0]
+        logs = {f"train/{k}": v.detach() for k, v in losses.items()}
+        logs["train/global_batch"] = float(obj.gather(torch.zeros(size, 1, device=self.device)).shape[0])
+        self.log_dict(logs, batch_size=size, prog_bar=False, sync_dist=False)
+        return losses["loss"]
+
+    def configure_optimizers(self):
+        c = self.config
+        encoders, heads = [], []
+        for name, p in self.model.named_parameters():
+            if p.requires_grad:
+                (encoders if name.startswith(ENCODER_PREFIXES) else heads).append(p)
+        optimizer = torch.optim.Adam([
+            {"params": encoders, "lr": c["lr"]},
+            {"params": heads, "lr": c["lr"] * c["head_lr_scale"]},
+        ], weight_decay=c["weight_decay"])
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: warmup_linear(step, c["warmup_steps"], c["max_steps"])
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

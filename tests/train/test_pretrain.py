@@ -1,0 +1,102 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from napari_mg3d.train.config import load_config
+from napari_mg3d.train.schedule import warmup_linear
+
+STEP_ARGS = ["batch_size=2", "log_every=1", "warmup_steps=2", "lr=1e-4"]
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    from napari_mg3d.data.synth_writer import write_synthetic
+
+    folder = tmp_path_factory.mktemp("synth")
+    return write_synthetic(folder, 10, seed=3, shape=(32, 64, 64))
+
+
+def _pretrain(manifest, out, *sets, resume=False, wait=True):
+    cmd = [sys.executable, "-m", "napari_mg3d.cli", "pretrain", "--set", f"manifest={manifest}", f"out={out}",
+           f"cache_dir={out.parent / 'cache'}", *STEP_ARGS, *sets]
+    if resume:
+        cmd.append("--resume")
+    if not wait:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def _metrics(out):
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_schedule_and_config(tmp_path):
+    assert [round(warmup_linear(s, 2, 6), 2) for s in range(7)] == [0.5, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
+    config = load_config(None, ["max_steps=7", "trainer.devices=2", "model=mg3d-tiny"])
+    assert config.max_steps == 7 and config.trainer["devices"] == 2 and config.trainer["precision"] == "32-true"
+    from napari_mg3d.io import InputError
+
+    with pytest.raises(InputError, match="unknown training setting 'maxsteps'"):
+        load_config(None, ["maxsteps=7"])
+
+
+def test_pretrain_logs_checkpoints_and_exports(synth, tmp_path):
+    out = tmp_path / "run"
+    _pretrain(synth, out, "max_steps=4", "checkpoint_every=2")
+    records = _metrics(out)
+    steps = [r for r in records if "step" in r and "loss" in r]
+    assert [r["step"] for r in steps] == [1, 2, 3, 4]
+    assert all(k in steps[-1] for k in ("mim", "mlm", "cml", "dcl", "ssm", "lr", "samples_per_s", "eta_s"))
+    assert steps[-1]["lr_heads"] == pytest.approx(5 * steps[-1]["lr"])
+    assert records[0]["event"] == "start" and records[-1]["event"] == "end"
+    from napari_mg3d.model.checkpoint import read_checkpoint
+
+    state, meta = read_checkpoint(out / "model.safetensors")
+    assert meta["model_config"]["name"] == "mg3d-tiny" and meta["profile"]["name"] == "synthetic-tiny"
+    assert meta["step"] == 4 and len(meta["prompts"]) == 18
+    assert (out / "tensorboard").is_dir()
+
+
+def test_sigkill_then_resume_keeps_step_and_optimizer(synth, tmp_path):
+    out = tmp_path / "killed"
+    proc = _pretrain(synth, out, "max_steps=200", "checkpoint_every=3", wait=False)
+    deadline = time.time() + 600
+    try:
+        while time.time() < deadline:
+            ckpt = out / "last.ckpt"
+            if ckpt.is_file() and torch.load(ckpt, weights_only=True)["global_step"] >= 6:
+                break
+            assert proc.poll() is None, proc.stdout.read()[-3000:]
+            time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    saved = torch.load(out / "last.ckpt", weights_only=True)
+    step = saved["global_step"]
+    assert step >= 6 and step % 3 == 0
+    adam = saved["optimizer_states"][0]["state"]
+    assert int(next(iter(adam.values()))["step"]) == step
+    _pretrain(synth, out, f"max_steps={step + 2}", "checkpoint_every=3", resume=True)
+    resumed = torch.load(out / "last.ckpt", weights_only=True)
+    assert resumed["global_step"] == step + 2
+    # the optimizer went on from its saved state: its step count did not restart at 0
+    assert int(next(iter(resumed["optimizer_states"][0]["state"].values()))["step"]) == step + 2
+    starts = [r for r in _metrics(out) if r.get("event") == "start"]
+    assert [s["step"] for s in starts] == [0, step]
+
+
+def test_two_process_ddp_on_cpu_sees_the_global_batch(synth, tmp_path):
+    out = tmp_path / "ddp"
+    _pretrain(synth, out, "max_steps=2", "checkpoint_every=2", "trainer.devices=2", "trainer.strategy=ddp",
+              "trainer.accelerator=cpu")
+    steps = [r for r in _metrics(out) if "loss" in r]
+    assert steps and all(r["global_batch"] == 4 for r in steps)  # 2 processes x batch 2
+    assert (out / "model.safetensors").is_file()
