@@ -24,9 +24,11 @@ def split_of(i: int, n: int) -> str:
     return SPLITS[-1][0]
 
 
-def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128), progress=None) -> Path:
+def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128), progress=None,
+                    split: str | None = None) -> Path:
     """Cases ``synth-SSSSS-IIIII`` (volume, report, organ labels, one mask per finding), a manifest
-    (manifest.csv) and the 18-label table (labels.csv, CT-RATE header). Deterministic by seed."""
+    (manifest.csv) and the 18-label table (labels.csv, CT-RATE header). Deterministic by seed.
+    ``split`` puts every case in one split; by default 80% train, 10% val, 10% test."""
     from ..knowledge.labels import CT_RATE_LABELS
 
     out = Path(out)
@@ -47,7 +49,7 @@ def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128)
         labels = {label: case.labels.get(label, 0) for label in CT_RATE_LABELS}
         rows.append({
             "id": cid, "volume": f"cases/{cid}.nii.gz", "report": f"cases/{cid}.txt",
-            "labels": json.dumps(labels), "segmentation": f"cases/{cid}_organs.nii.gz", "split": split_of(i, n),
+            "labels": json.dumps(labels), "segmentation": f"cases/{cid}_organs.nii.gz", "split": split or split_of(i, n),
             "findings": json.dumps({f: {"mask": masks[f], **case.details[f]} for f in masks}),
         })
         label_rows.append({"VolumeName": f"{cid}.nii.gz", **labels})

@@ -24,7 +24,6 @@ LEFT_OUT = {
     "local_cross_attention.": "never used after construction",
     "multi_modal_vision_layers.": "BertCrossLayers never used (PTUnifier leftover)",
     "multi_modal_language_layers.": "BertCrossLayers never used (PTUnifier leftover)",
-    "itc_head.": "created but never called",
     "agg_text_cross_attention.": "run, but its output feeds no loss",
     "uni_modal_language_pooler.": "feeds no loss",
     "multi_modal_language_pooler.": "feeds no loss",

@@ -61,6 +61,7 @@ class MG3D(nn.Module):
         self.multi_modal_sen_vision_pooler = SentenceVisionPooler(d, c.sentence_dim)
         self.mlm_head = MLMHead(d, vocab, c.align_dim)
         self.mim_swin_unter_head = MIMDecoder(d)
+        self.itc_head = ContrastiveHead(d, d)  # unimodal image <-> report: the global alignment space
         self.itc_cross_head = ContrastiveHead(2 * d, d)
         self.itc_agg_head = ContrastiveHead(d, d)
 
@@ -115,11 +116,22 @@ class MG3D(nn.Module):
         layer = self.local_img_cross_multihead_attention[0]
         return torch.sigmoid(layer.query2(sents) @ layer.key2(img).transpose(-1, -2) * layer.scale)
 
-    def image_embedding(self, volume) -> torch.Tensor:
+    def image_vector(self, volume) -> torch.Tensor:
         return self.uni_modal_vision_pooler(self.image_tokens(volume))
 
+    def report_vector_of(self, batch: ReportBatch) -> torch.Tensor:
+        tokens = self.text_tokens(batch.input_ids, batch.attention_mask)
+        return self.report_vector(self.uni_global_text_attention, tokens, batch)
+
+    def image_embedding(self, volume) -> torch.Tensor:
+        """L2-normalised image embedding in the global alignment space (retrieval, zero-shot)."""
+        head = self.itc_head
+        return torch.nn.functional.normalize(head.vision_proj(head.vision_ln(self.image_vector(volume))), dim=-1)
+
     def report_embedding(self, batch: ReportBatch) -> torch.Tensor:
-        return self.report_vector(self.uni_global_text_attention, self.text_tokens(batch.input_ids, batch.attention_mask), batch)
+        """L2-normalised report (or prompt) embedding in the same space."""
+        head = self.itc_head
+        return torch.nn.functional.normalize(head.language_proj(head.language_ln(self.report_vector_of(batch))), dim=-1)
 
     # -- pre-training -------------------------------------------------------------------------
     def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None) -> dict[str, torch.Tensor]:
@@ -158,6 +170,10 @@ class MG3D(nn.Module):
         losses["align"] = obj.sentence_alignment(
             self.mlm_head.fc(fused_sents), self.uni_emd_sen(text_sents), torch.ones_like(rows[rows])
         )
+
+        # global alignment: the unimodal image against the unimodal report (the retrieval space)
+        v, t = self.itc_head(img_uni, report_uni)
+        losses["ga"] = obj.info_nce(v, t, c.temperature)
 
         # CML: fused against unimodal [report; image]; the fused image is the image as the report
         # tokens see it, the fused report the report as the image sees it

@@ -79,7 +79,7 @@ def ssm_loss(text_sentences: torch.Tensor, visual_sentences: torch.Tensor, owner
 
 
 def total_loss(losses: dict[str, torch.Tensor]) -> torch.Tensor:
-    return (
-        losses["mlm"] + AUX_WEIGHT * losses["align"] + losses["mim"]
-        + AUX_WEIGHT * (losses["cml"] + losses["dcl"] + losses["ssm"])
-    )
+    """MLM (+0.1 alignment) + MIM + 0.1 (CML + DCL + SSM), plus 0.1 x the global alignment term
+    when present (our addition, see docs/method.md)."""
+    aux = losses["cml"] + losses["dcl"] + losses["ssm"] + losses.get("ga", 0.0)
+    return losses["mlm"] + AUX_WEIGHT * losses["align"] + losses["mim"] + AUX_WEIGHT * aux

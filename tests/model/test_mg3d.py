@@ -34,7 +34,7 @@ def test_tiny_runs_all_five_objectives_forward_and_backward(tiny):
     tiny.train()
     tiny.zero_grad()
     losses = tiny(volume, batch, generator=torch.Generator().manual_seed(0))
-    assert set(losses) == {"mim", "mlm", "align", "cml", "dcl", "ssm", "loss"}
+    assert set(losses) == {"mim", "mlm", "align", "ga", "cml", "dcl", "ssm", "loss"}
     assert all(torch.isfinite(v) for v in losses.values())
     losses["loss"].backward()
     no_grad = [n for n, p in tiny.named_parameters() if p.requires_grad and p.grad is None]
@@ -69,7 +69,7 @@ def official_b(shared_data):
     return official_state(shared_data, "b")
 
 
-@pytest.mark.parametrize("variant, keys, loaded", [("b", 653, 456), ("l", 659, 462)])
+@pytest.mark.parametrize("variant, keys, loaded", [("b", 653, 462), ("l", 659, 468)])
 def test_official_layout_converts_without_missing_or_unexpected(shared_data, variant, keys, loaded):
     from napari_mg3d.model.mg3d import MG3D
 
@@ -78,7 +78,7 @@ def test_official_layout_converts_without_missing_or_unexpected(shared_data, var
     converted, report = convert_official(state, model.state_dict())
     assert report.missing == [] and report.unexpected == []
     assert (report.loaded, len(state)) == (loaded, keys)
-    assert sum(report.left_out.values()) == 197 and report.left_out["multi_modal_vision_layers."] == 52
+    assert sum(report.left_out.values()) == 191 and report.left_out["multi_modal_vision_layers."] == 52
     model.load_state_dict(converted, strict=True)
     assert torch.equal(model.state_dict()["itc_cross_head.vision_proj.weight"], state["itc_cross_head.vision_proj.weight"])
 
@@ -93,7 +93,7 @@ def test_convert_checkpoint_command(official_b, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     counts = json.loads(result.stdout)
     assert counts["model"] == "mg3d-swin-b" and counts["missing"] == 0 and counts["unexpected"] == 0
-    assert counts["loaded"] == 456
+    assert counts["loaded"] == 462
     state, meta = read_checkpoint(out)
     assert meta["converted_from"] == "mg3d.ckpt" and torch.equal(
         state["vision_encoder.patch_embed.proj.weight"], official_b["vision_encoder.patch_embed.proj.weight"])

@@ -1,0 +1,1 @@
+"""Inference: encode, zero-shot findings, retrieval, attention maps, segmentation (no Qt)."""

@@ -1,0 +1,23 @@
+"""Zero-shot findings: each label's positive and negative prompts against an image embedding."""
+
+from __future__ import annotations
+
+import torch
+
+
+@torch.no_grad()
+def prompt_embeddings(model, prompt_sets) -> tuple[torch.Tensor, torch.Tensor]:
+    """(labels, d) mean positive and mean negative prompt embeddings, re-normalised."""
+    pos, neg = [], []
+    for p in prompt_sets:
+        for texts, out in ((p.positive, pos), (p.negative, neg)):
+            emb = model.report_embedding(model.tokenize(list(texts)).to(next(model.parameters()).device))
+            out.append(torch.nn.functional.normalize(emb.mean(0), dim=-1))
+    return torch.stack(pos), torch.stack(neg)
+
+
+def probabilities(image_embeddings: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor, temperature: float):
+    """(n, labels) probability that each label is present: softmax over (positive, negative)."""
+    sp = image_embeddings @ pos.t() / temperature
+    sn = image_embeddings @ neg.t() / temperature
+    return torch.sigmoid(sp - sn)
