@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,7 @@ def _rows(path: Path) -> list[tuple[int, dict]]:
     except UnicodeDecodeError as exc:
         raise InputError(f"manifest {path.name} is not UTF-8 text (offset {exc.start})") from None
     if suffix_of(path) == ".csv":
-        reader = csv.DictReader(text.splitlines())
+        reader = csv.DictReader(io.StringIO(text, newline=""))  # keeps newlines inside quoted reports
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
             raise InputError(
