@@ -31,9 +31,17 @@ def build_text_encoder(name: str, pretrained: bool = True):
     (weights come from a checkpoint); the tokenizer is then loaded only if it is on this machine."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig
 
+    from transformers.utils import logging as hf_logging
+
     path, local = resolve(name)
     if pretrained:
-        model = AutoModel.from_pretrained(path, local_files_only=local, add_pooling_layer=False)
+        # the checkpoint's pooler is left out on purpose: keep transformers from reporting it
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            model = AutoModel.from_pretrained(path, local_files_only=local, add_pooling_layer=False)
+        finally:
+            hf_logging.set_verbosity(verbosity)
     else:
         try:
             config = AutoConfig.from_pretrained(path, local_files_only=True)
