@@ -84,7 +84,10 @@ def _guarded(read):
             return read(path)
         except InputError as exc:
             _notify("error", str(exc))
-            return [(None,)]
+        except (RuntimeError, OSError, ValueError) as exc:  # a library's own failure on odd input
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:200]
+            _notify("error", f"cannot open {Path(path).name}: {first}")
+        return [(None,)]
 
     return reader
 
