@@ -46,13 +46,7 @@ def _along(t, dim: int, w):
         return (w @ t.reshape(t.shape[0], -1)).view(w.shape[0], *t.shape[1:])
     if dim == 2:
         return (t.reshape(-1, t.shape[2]) @ w.t()).view(*t.shape[:2], w.shape[0])
-    return torch_matmul(w, t)  # (m, n) @ (a, n, c) -> (a, m, c)
-
-
-def torch_matmul(w, t):
-    import torch
-
-    return torch.matmul(w, t)
+    return w @ t  # (m, n) @ (a, n, c) -> (a, m, c), broadcast over a
 
 
 def resample_to_grid(array: np.ndarray, geometry, origin, spacing, size, fill: float, nearest: bool = False):
