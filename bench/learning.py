@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--out", default="runs/learning")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ga-weight", type=float, default=None, help="weight of the global alignment loss")
     args = parser.parse_args()
     from napari_mg3d.data.dataset import CaseDataset
     from napari_mg3d.data.synth_writer import write_synthetic
@@ -47,11 +48,13 @@ def main() -> None:
         f"lr={args.lr}", "head_lr_scale=1.0", f"warmup_steps={max(1, estimate // 20)}", "log_every=10",
         "checkpoint_every=100", f"seed={args.seed}",
     ])
+    if args.ga_weight is not None:
+        config.model_overrides = {"loss_weights": {"ga": args.ga_weight}}
     config.trainer["max_time"] = {"minutes": args.minutes}
     t1 = time.time()
     final = run(config)
     t_train = time.time() - t1
-    model = create_model("mg3d-tiny", checkpoint=final, device="cpu")
+    model = create_model("mg3d-tiny", checkpoint=final, device="cpu")  # its own saved config
     labels = list(CT_RATE_LABEL.values())
     held_out = CaseDataset(test, "synthetic-tiny", split="test", cache_dir=out / "run" / "cache")
     results = evaluate(model, held_out, labels, [prompt_set(name) for name in labels])

@@ -71,6 +71,18 @@ def save_checkpoint(model, path: str | Path, profile: dict | None = None, prompt
     return path
 
 
+def read_metadata(path: str | Path) -> dict | None:
+    """Our JSON metadata of a safetensors checkpoint, without reading the weights."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception:  # not a safetensors file: no metadata
+        return None
+    return json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else None
+
+
 def read_checkpoint(path: str | Path) -> tuple[dict, dict | None]:
     """(state dict, our metadata or None for an official file)."""
     path = Path(path)

@@ -50,6 +50,7 @@ class ModelConfig:
     ssm_negative: float = 0.6
     profile: str = "ct-rate"
     official: bool = False
+    loss_weights: dict = field(default_factory=dict)  # e.g. {"ga": 1.0}: overrides the recipe's weights
 
     @property
     def grid(self) -> tuple[int, int, int]:

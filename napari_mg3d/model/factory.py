@@ -26,7 +26,12 @@ def create_model(name: str | ModelConfig, checkpoint=None, device: str = "auto",
     """
     from .mg3d import MG3D
 
-    config = name if isinstance(name, ModelConfig) else get_config(name, **overrides)
+    if isinstance(name, ModelConfig):
+        config = name
+    elif checkpoint is not None and not overrides and _saved_config(checkpoint) is not None:
+        config = ModelConfig.from_dict(_saved_config(checkpoint))  # the checkpoint knows its model
+    else:
+        config = get_config(name, **overrides)
     if pretrained_text is None:
         pretrained_text = checkpoint is None
     model = MG3D(config, pretrained_text=pretrained_text)
@@ -35,3 +40,14 @@ def create_model(name: str | ModelConfig, checkpoint=None, device: str = "auto",
 
         load_into(model, checkpoint)
     return model.to(pick_device(device))
+
+
+def _saved_config(checkpoint) -> dict | None:
+    from pathlib import Path
+
+    if Path(str(checkpoint)).suffix != ".safetensors":
+        return None
+    from .checkpoint import read_metadata
+
+    meta = read_metadata(checkpoint)
+    return meta.get("model_config") if meta else None

@@ -200,5 +200,5 @@ class MG3D(nn.Module):
         visual = self.multi_modal_sen_vision_pooler(per_sentence.reshape(-1, c.hidden)[rows])
         losses["ssm"] = obj.ssm_loss(obj.gather(text_sents), obj.gather(visual), obj.gather(owner),
                                      c.ssm_positive, c.ssm_negative)
-        losses["loss"] = obj.total_loss(losses)
+        losses["loss"] = obj.total_loss(losses, c.loss_weights)
         return losses

@@ -78,8 +78,12 @@ def ssm_loss(text_sentences: torch.Tensor, visual_sentences: torch.Tensor, owner
     return (p * (pos + neg) - g * pos).abs().sum() / counted
 
 
-def total_loss(losses: dict[str, torch.Tensor]) -> torch.Tensor:
+DEFAULT_WEIGHTS = {"mlm": 1.0, "align": AUX_WEIGHT, "mim": 1.0, "cml": AUX_WEIGHT, "dcl": AUX_WEIGHT,
+                   "ssm": AUX_WEIGHT, "ga": AUX_WEIGHT}
+
+
+def total_loss(losses: dict[str, torch.Tensor], weights: dict | None = None) -> torch.Tensor:
     """MLM (+0.1 alignment) + MIM + 0.1 (CML + DCL + SSM), plus 0.1 x the global alignment term
-    when present (our addition, see docs/method.md)."""
-    aux = losses["cml"] + losses["dcl"] + losses["ssm"] + losses.get("ga", 0.0)
-    return losses["mlm"] + AUX_WEIGHT * losses["align"] + losses["mim"] + AUX_WEIGHT * aux
+    when present (our addition, see docs/method.md); ``weights`` overrides any of these."""
+    w = {**DEFAULT_WEIGHTS, **(weights or {})}
+    return sum(w[name] * value for name, value in losses.items() if name in w)

@@ -12,6 +12,7 @@ from ..io.errors import InputError
 @dataclass
 class TrainConfig:
     model: str = "mg3d-tiny"
+    model_overrides: dict = field(default_factory=dict)  # e.g. {"loss_weights": {"ga": 1.0}}
     manifest: str = ""
     out: str = "runs/pretrain"
     profile: str | None = None  # default: the model config's profile

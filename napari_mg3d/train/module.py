@@ -17,7 +17,7 @@ class PretrainModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters({"config": config})
         self.config = config
-        self.model = create_model(config["model"], device="cpu")
+        self.model = create_model(config["model"], device="cpu", **config.get("model_overrides", {}))
 
     def training_step(self, batch, batch_idx):
         reports = self.model.tokenize(batch["report"]).to(self.device)
