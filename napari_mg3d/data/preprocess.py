@@ -3,8 +3,9 @@
 The reference pipeline resamples to the profile's spacing, crops the centre and resizes: two
 interpolations and a large intermediate volume (a chest CT at 0.75 x 0.75 x 1.5 mm is ~40 M
 voxels). The final grid of that pipeline is known in advance (its origin, spacing and size follow
-from the input's physical extent), so one SimpleITK resample onto it gives the same volume to
-within interpolation smoothing (tested) at a fraction of the cost.
+from the input's physical extent), so one resample onto it (separable, see resample.py; SimpleITK
+for oblique inputs) gives the same volume to within interpolation smoothing (tested) at a fraction
+of the cost.
 """
 
 from __future__ import annotations
@@ -24,13 +25,23 @@ def physical_box(geometry, shape_zyx) -> tuple[np.ndarray, np.ndarray]:
     return points.min(0), points.max(0)
 
 
-def final_grid(geometry, shape_zyx, profile: Profile):
-    """(origin, spacing, size) of the final grid, canonical LPS orientation."""
+def reference_grid(geometry, shape_zyx, profile: Profile):
+    """The two-step pipeline's intermediate grid: (origin, spacing, size, crop size, crop start), x y z."""
     lo, hi = physical_box(geometry, shape_zyx)
     spacing = np.array(profile.spacing)
-    resampled = np.floor((hi - lo) / spacing + 1e-6).astype(int) + 1  # voxels of the two-step intermediate
+    resampled = np.floor((hi - lo) / spacing + 1e-6).astype(int) + 1
     crop = np.maximum(1, np.floor(resampled * np.array(profile.crop)).astype(int))
-    start = (resampled - crop) // 2
+    return lo, spacing, resampled, crop, (resampled - crop) // 2
+
+
+def fill_value(profile: Profile) -> float:
+    """What points outside the input take: air (the window's low end) for CT images, else 0."""
+    return profile.window[0] if profile.intensity == "ct" and not profile.labels else 0.0
+
+
+def final_grid(geometry, shape_zyx, profile: Profile):
+    """(origin, spacing, size) of the final grid, canonical LPS orientation."""
+    lo, spacing, _, crop, start = reference_grid(geometry, shape_zyx, profile)
     crop_origin = lo + start * spacing
     size = np.array(profile.size)
     # a resize maps the crop's edges onto the new grid's edges (align_corners=False)
@@ -45,7 +56,7 @@ def preprocess_array(array: np.ndarray, geometry, profile: str | Profile) -> np.
 
     profile = get_profile(profile)
     origin, spacing, size = final_grid(geometry, array.shape, profile)
-    low = profile.window[0] if profile.intensity == "ct" and not profile.labels else 0.0
+    low = fill_value(profile)
     t = resample_to_grid(array, geometry, origin, spacing, size, low, nearest=profile.labels)
     if t is None:  # oblique: SimpleITK's general resampler
         import SimpleITK as sitk
@@ -99,16 +110,15 @@ def two_step_reference(image, profile: str | Profile) -> np.ndarray:
     from ..io.geometry import Geometry
 
     profile = get_profile(profile)
-    lo, hi = physical_box(Geometry.from_sitk(image), sitk.GetArrayViewFromImage(image).shape)
-    spacing = np.array(profile.spacing)
-    resampled_size = np.floor((hi - lo) / spacing + 1e-6).astype(int) + 1
-    low = profile.window[0] if profile.intensity == "ct" and not profile.labels else 0.0
-    step1 = sitk.Resample(sitk.Cast(image, sitk.sitkFloat32), [int(s) for s in resampled_size], sitk.Transform(),
-                          sitk.sitkLinear, lo.tolist(), spacing.tolist(), IDENTITY, float(low), sitk.sitkFloat32)
+    lo, spacing, resampled, crop, start = reference_grid(
+        Geometry.from_sitk(image), sitk.GetArrayViewFromImage(image).shape, profile
+    )
+    step1 = sitk.Resample(sitk.Cast(image, sitk.sitkFloat32), [int(s) for s in resampled], sitk.Transform(),
+                          sitk.sitkLinear, lo.tolist(), spacing.tolist(), IDENTITY, float(fill_value(profile)),
+                          sitk.sitkFloat32)
     array = sitk.GetArrayFromImage(step1)  # (z, y, x)
-    crop = np.maximum(1, np.floor(resampled_size * np.array(profile.crop)).astype(int))[::-1]
-    start = (np.array(array.shape) - crop) // 2
-    array = array[start[0]: start[0] + crop[0], start[1]: start[1] + crop[1], start[2]: start[2] + crop[2]]
+    (z0, y0, x0), (cz, cy, cx) = start[::-1], crop[::-1]
+    array = array[z0: z0 + cz, y0: y0 + cy, x0: x0 + cx]
     array = normalize(array, profile)
     t = torch.from_numpy(np.ascontiguousarray(array))[None, None]
     t = torch.nn.functional.interpolate(t, size=tuple(profile.size[::-1]), mode="trilinear", align_corners=False)

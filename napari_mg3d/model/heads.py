@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fusion import masked_mean
+
 
 class RowNorm(nn.Module):
     """BatchNorm1d(affine=False, track_running_stats=False) as MG-3D uses it: it normalises each
@@ -42,8 +44,6 @@ class MeanPooler(nn.Module):
         self.dense = nn.Linear(dim, dim)
 
     def forward(self, x, mask=None):
-        from .fusion import masked_mean
-
         return torch.tanh(self.dense(masked_mean(x, None if mask is None else mask[..., None], dim=1)))
 
 
@@ -67,10 +67,14 @@ class ContrastiveHead(nn.Module):
         self.vision_proj = nn.Linear(dim_in, dim_out, bias=False)
         self.language_proj = nn.Linear(dim_in, dim_out, bias=False)
 
+    def vision(self, x):
+        return F.normalize(self.vision_proj(self.vision_ln(x)), dim=-1)
+
+    def language(self, x):
+        return F.normalize(self.language_proj(self.language_ln(x)), dim=-1)
+
     def forward(self, vision, language):
-        v = F.normalize(self.vision_proj(self.vision_ln(vision)), dim=-1)
-        t = F.normalize(self.language_proj(self.language_ln(language)), dim=-1)
-        return v, t
+        return self.vision(vision), self.language(language)
 
 
 class MLMHead(nn.Module):

@@ -11,7 +11,7 @@ from torch import nn
 from . import objectives as obj
 from .config import ModelConfig
 from .fusion import AttentionPool, GatedAggregation, LocalCrossAttention, masked_mean
-from .heads import ContrastiveHead, ImagePooler, MeanPooler, MIMDecoder, MLMHead, SentenceVisionPooler
+from .heads import ContrastiveHead, ImagePooler, MeanPooler, MIMDecoder, MLMHead, RowNorm, SentenceVisionPooler
 from .swin import SwinEncoder
 from .text import ReportBatch, build_text_encoder, sentence_means, tokenize_reports
 
@@ -21,8 +21,6 @@ class ProjectionHead(nn.Module):
 
     def __init__(self, dim_in: int, dim_out: int):
         super().__init__()
-        from .heads import RowNorm
-
         self.layer1 = nn.Sequential(nn.Linear(dim_in, dim_out), RowNorm(), nn.ReLU())
         self.layer2 = nn.Sequential(nn.Linear(dim_out, dim_out), RowNorm(), nn.ReLU())
         self.layer3 = nn.Sequential(nn.Linear(dim_out, dim_out), RowNorm())
@@ -125,13 +123,11 @@ class MG3D(nn.Module):
 
     def image_embedding(self, volume) -> torch.Tensor:
         """L2-normalised image embedding in the global alignment space (retrieval, zero-shot)."""
-        head = self.itc_head
-        return torch.nn.functional.normalize(head.vision_proj(head.vision_ln(self.image_vector(volume))), dim=-1)
+        return self.itc_head.vision(self.image_vector(volume))
 
     def report_embedding(self, batch: ReportBatch) -> torch.Tensor:
         """L2-normalised report (or prompt) embedding in the same space."""
-        head = self.itc_head
-        return torch.nn.functional.normalize(head.language_proj(head.language_ln(self.report_vector_of(batch))), dim=-1)
+        return self.itc_head.language(self.report_vector_of(batch))
 
     # -- pre-training -------------------------------------------------------------------------
     def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None) -> dict[str, torch.Tensor]:
