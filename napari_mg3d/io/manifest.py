@@ -45,6 +45,27 @@ def read_manifest(path: str | Path, check_files: bool = True) -> list[Case]:
     return cases
 
 
+def read_manifest_rows(path: str | Path) -> tuple[list[tuple[int, Case]], list[dict]]:
+    """Like read_manifest, but each case comes with its row number, and a bad row (missing
+    file, bad split or labels, duplicate id) is returned as a problem ``{"row", "id", "reason"}``
+    instead of stopping the whole manifest."""
+    path = Path(path)
+    cases, problems, seen = [], [], set()
+    for number, row in _rows(path):
+        guess = str(row.get("id") or "").strip() or _default_id(str(row.get("volume") or "?"))
+        try:
+            case = _case(row, path.parent, f"{path.name} row {number}", True)
+        except InputError as exc:
+            problems.append({"row": number, "id": guess, "reason": str(exc).split(": ", 1)[-1]})
+            continue
+        if case.id in seen:
+            problems.append({"row": number, "id": case.id, "reason": "duplicate case id"})
+            continue
+        seen.add(case.id)
+        cases.append((number, case))
+    return cases, problems
+
+
 def is_manifest(path: str | Path) -> bool:
     """True for a CSV/JSONL whose header (or first record) has the required columns."""
     path = Path(path)

@@ -79,6 +79,16 @@ def volume_info(path: str | Path, max_bytes: int | None = None) -> dict:
     return {"path": str(path), "kind": "file", **info[0]}
 
 
+def check_volume(path: str | Path, max_bytes: int | None = None) -> None:
+    """Raise InputError unless the file's header says it is a readable 3D volume (the pixel data
+    is not read; a truncated .nii.gz is caught by its gzip trailer)."""
+    path = Path(path)
+    if path.is_dir():
+        list_series(path)  # raises when there is none
+        return
+    _checked_header(path, max_bytes)
+
+
 def _info(v: Volume) -> dict:
     out = {
         "name": v.name,

@@ -43,6 +43,7 @@ class ModelConfig:
     sentence_dim: int = 128
     align_dim: int = 8
     temperature: float = 0.1
+    align_center: bool = False  # standardise the global alignment inputs (see heads.ContrastiveHead)
     mim_block: int = 16
     mim_ratio: float = 0.5
     mlm_ratio: float = 0.15

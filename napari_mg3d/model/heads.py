@@ -59,18 +59,34 @@ class SentenceVisionPooler(nn.Module):
 
 
 class ContrastiveHead(nn.Module):
-    """LayerNorm and a bias-free projection on each side, L2-normalised."""
+    """LayerNorm and a bias-free projection on each side, L2-normalised.
 
-    def __init__(self, dim_in: int, dim_out: int):
+    ``center`` first standardises each side with running statistics (BatchNorm without affine
+    terms): reports of one kind share most of their words, so a frozen text encoder's report
+    vectors are nearly parallel (cosine > 0.999) and InfoNCE's gradient, which is carried by
+    their differences, all but vanishes. Centred, the differences are what is compared; at
+    inference the running statistics make each embedding independent of its batch."""
+
+    def __init__(self, dim_in: int, dim_out: int, center: bool = False):
         super().__init__()
         self.vision_ln, self.language_ln = nn.LayerNorm(dim_in), nn.LayerNorm(dim_in)
         self.vision_proj = nn.Linear(dim_in, dim_out, bias=False)
         self.language_proj = nn.Linear(dim_in, dim_out, bias=False)
+        if center:
+            self.vision_center = nn.BatchNorm1d(dim_in, affine=False, momentum=0.05)
+            self.language_center = nn.BatchNorm1d(dim_in, affine=False, momentum=0.05)
+
+    def _centered(self, norm, x):
+        if norm is None or (norm.training and x.shape[0] < 2):
+            return x if norm is None else F.batch_norm(x, norm.running_mean, norm.running_var, training=False)
+        return norm(x)
 
     def vision(self, x):
+        x = self._centered(getattr(self, "vision_center", None), x)
         return F.normalize(self.vision_proj(self.vision_ln(x)), dim=-1)
 
     def language(self, x):
+        x = self._centered(getattr(self, "language_center", None), x)
         return F.normalize(self.language_proj(self.language_ln(x)), dim=-1)
 
     def forward(self, vision, language):

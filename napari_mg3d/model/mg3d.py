@@ -59,7 +59,7 @@ class MG3D(nn.Module):
         self.multi_modal_sen_vision_pooler = SentenceVisionPooler(d, c.sentence_dim)
         self.mlm_head = MLMHead(d, vocab, c.align_dim)
         self.mim_swin_unter_head = MIMDecoder(d)
-        self.itc_head = ContrastiveHead(d, d)  # unimodal image <-> report: the global alignment space
+        self.itc_head = ContrastiveHead(d, d, center=c.align_center)  # unimodal image <-> report: the global alignment space
         self.itc_cross_head = ContrastiveHead(2 * d, d)
         self.itc_agg_head = ContrastiveHead(d, d)
 

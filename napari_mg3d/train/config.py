@@ -25,7 +25,10 @@ class TrainConfig:
     warmup_steps: int = 10_000
     checkpoint_every: int = 100
     log_every: int = 10
-    val_every_epochs: int = 1
+    val_every_epochs: int = 1  # report -> volume retrieval on the held-out split
+    val_split: str = "val"  # falls back to "test" when the manifest has no "val" cases
+    val_max_cases: int = 200
+    bad_cases: str = "skip"  # a manifest's bad rows are listed and "skip"ped, or the run "refuse"s
     seed: int = 0
     num_workers: int = 0
     trainer: dict = field(default_factory=lambda: {

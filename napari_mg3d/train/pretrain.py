@@ -18,6 +18,7 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     from ..model.checkpoint import save_checkpoint
     from ..model.config import get_config
     from .callbacks import AtomicCheckpoint, JsonlMetrics
+    from .validation import RetrievalValidation
     from .module import PretrainModule
 
     if not config.manifest:
@@ -30,9 +31,11 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     L.seed_everything(config.seed, workers=True)
     torch.set_float32_matmul_precision("high")
     profile = config.profile or get_config(config.model).profile
-    data = CaseDataset(config.manifest, profile, split="train", cache_dir=config.cache_dir or out / "cache")
+    cache = config.cache_dir or out / "cache"
+    data = CaseDataset(None, profile, cache_dir=cache, cases=checked_cases(config, "train", out))
     if len(data) == 0:
-        raise InputError(f"{config.manifest} has no cases in the train split")
+        raise InputError(f"{config.manifest} has no usable cases in the train split")
+    held_out = _held_out(config, profile, cache, out)
     loader = torch.utils.data.DataLoader(data, batch_size=config.batch_size, shuffle=True, drop_last=True,
                                          collate_fn=collate, num_workers=config.num_workers)
     (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
@@ -41,7 +44,8 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
         max_steps=config.max_steps, default_root_dir=str(out), enable_checkpointing=False,
         logger=L.pytorch.loggers.TensorBoardLogger(str(out), name="tensorboard"),
         callbacks=[JsonlMetrics(out / "metrics.jsonl", config.log_every),
-                   AtomicCheckpoint(out, config.checkpoint_every)],
+                   AtomicCheckpoint(out, config.checkpoint_every),
+                   RetrievalValidation(held_out, out / "metrics.jsonl", config.val_every_epochs)],
         log_every_n_steps=config.log_every, enable_progress_bar=False, enable_model_summary=False,
         use_distributed_sampler=True, **config.trainer,
     )
@@ -56,3 +60,32 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
                         prompts=[p.__dict__ for p in default_prompts()],
                         extra={"step": trainer.global_step, "manifest": str(config.manifest)})
     return final
+
+
+def checked_cases(config: TrainConfig, split: str, out: Path) -> list:
+    """The manifest's good cases of ``split``; the bad ones are written to <out>/bad_cases.json
+    and named on stderr, and with ``bad_cases=refuse`` the run stops before it starts."""
+    import sys
+
+    from ..data.case_check import check_manifest
+    from ..io.errors import InputError
+
+    if config.bad_cases not in ("skip", "refuse"):
+        raise InputError(f"bad_cases must be skip or refuse, not {config.bad_cases!r}")
+    check = check_manifest(config.manifest, split)
+    if check.problems:
+        (out / f"bad_cases_{split}.json").write_text(json.dumps(check.problems, indent=2))
+        if config.bad_cases == "refuse":
+            raise InputError(f"{Path(config.manifest).name}: {check.summary()} (bad_cases=refuse)")
+        print(f"mg3d: skipping {check.summary()}", file=sys.stderr)
+    return check.cases
+
+
+def _held_out(config: TrainConfig, profile, cache, out: Path):
+    from ..data.dataset import CaseDataset
+
+    for split in dict.fromkeys([config.val_split, "test"]):
+        cases = checked_cases(config, split, out)
+        if len(cases) >= 2:  # retrieval needs a choice
+            return CaseDataset(None, profile, cache_dir=cache, cases=cases[: config.val_max_cases])
+    return CaseDataset(None, profile, cache_dir=cache, cases=[])

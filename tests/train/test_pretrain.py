@@ -100,3 +100,37 @@ def test_two_process_ddp_on_cpu_sees_the_global_batch(synth, tmp_path):
     steps = [r for r in _metrics(out) if "loss" in r]
     assert steps and all(r["global_batch"] == 4 for r in steps)  # 2 processes x batch 2
     assert (out / "model.safetensors").is_file()
+
+
+def test_bad_cases_are_skipped_or_refused_and_validation_reports_retrieval(synth, tmp_path):
+    import csv
+
+    rows = list(csv.DictReader(synth.open()))
+    for row in rows[-3:]:
+        row["split"] = "val"
+    rows[0]["volume"] = "cases/not-there.nii.gz"
+    rows[1]["report"] = ""
+    manifest = synth.parent / "with_bad_rows.csv"
+    with manifest.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    out = tmp_path / "refused"
+    cmd = [sys.executable, "-m", "napari_mg3d.cli", "pretrain", "--set", f"manifest={manifest}", f"out={out}",
+           "bad_cases=refuse"]
+    refused = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2
+    assert "2 bad case(s): row 2" in refused.stderr and "row 3" in refused.stderr and "(bad_cases=refuse)" in refused.stderr
+    assert not (out / "metrics.jsonl").exists()
+
+    out = tmp_path / "skipped"
+    # 7 train rows, 2 of them bad: 5 cases, 2 steps an epoch at batch 2 (drop_last)
+    result = _pretrain(manifest, out, "max_steps=4", "checkpoint_every=4")
+    assert "skipping 2 bad case(s)" in result.stderr
+    bad = json.loads((out / "bad_cases_train.json").read_text())
+    assert [b["row"] for b in bad] == [2, 3] and bad[1]["reason"] == "empty report"
+    vals = [r for r in _metrics(out) if r.get("event") == "val"]
+    assert [v["epoch"] for v in vals] == [0, 1] and [v["step"] for v in vals] == [2, 4]
+    assert all(v["cases"] == 3 and 0 <= v["R@1"] <= v["R@5"] <= 1 for v in vals)
+    assert vals[-1]["R@5"] == 1.0  # 3 candidates: the true one is always in the top 5
