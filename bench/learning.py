@@ -21,8 +21,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--held-out", type=int, default=100)
     parser.add_argument("--minutes", type=float, default=20.0)
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seconds-per-step", type=float, default=2.0,
+                        help="estimate on this machine: the schedule decays over minutes / this many steps")
     parser.add_argument("--out", default="runs/learning")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ga-weight", type=float, default=None, help="weight of the global alignment loss")
@@ -42,7 +44,7 @@ def main() -> None:
     test = write_synthetic(out / "test", args.held_out, seed=args.seed + 1, split="test")
     t_data = time.time() - t0
     # the time budget stops training; the schedule warms up and decays over this estimate of steps
-    estimate = int(args.minutes * 60 / 2.5)  # about 2.5 s a step at batch 4 on 2 cores
+    estimate = int(args.minutes * 60 / args.seconds_per_step)
     config = load_config(None, [
         f"manifest={train}", f"out={out / 'run'}", f"batch_size={args.batch}", f"max_steps={estimate}",
         f"lr={args.lr}", "head_lr_scale=1.0", f"warmup_steps={max(1, estimate // 20)}", "log_every=10",

@@ -48,11 +48,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_synth)
 
     p = sub.add_parser("pretrain", help="MG-3D pre-training on a case manifest (Lightning; CPU to many GPUs)")
-    p.add_argument("config", nargs="?", default=None, help="training config (JSON or YAML)")
-    p.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="override settings, e.g. max_steps=200 trainer.devices=2")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/last.ckpt")
+    _training_arguments(p, "max_steps=200 trainer.devices=2")
     p.set_defaults(run=_pretrain)
+
+    p = sub.add_parser("finetune", help="fine-tune an MG-3D vision encoder: seg (SwinUNETR-style) or cls")
+    p.add_argument("task", choices=["seg", "cls"])
+    _training_arguments(p, "checkpoint=runs/pretrain/model.safetensors max_steps=300")
+    p.set_defaults(run=_finetune)
+
+    p = sub.add_parser("segment", help="segment a volume with a fine-tuned segmentation checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("volume")
+    p.add_argument("--out", required=True, help="label map to write (.nii.gz, .nrrd, .mha)")
+    _device_and_json(p)
+    p.set_defaults(run=_segment)
+
+    p = sub.add_parser("attention", help="cross-modal attention maps: one heatmap per report sentence or --text")
+    p.add_argument("checkpoint")
+    p.add_argument("volume")
+    p.add_argument("--report", default=None, help="report file (default: the one beside the volume)")
+    p.add_argument("--text", action="append", default=[], help="a phrase to map (repeatable)")
+    p.add_argument("--out", required=True, help="folder for the heatmaps (NIfTI, the volume's geometry)")
+    p.add_argument("--refine", action="store_true", help="gradient-refined maps (Grad-CAM, finer grid)")
+    _device_and_json(p)
+    p.set_defaults(run=_attention)
+
+    p = sub.add_parser("zeroshot", help="zero-shot probability per label from positive/negative prompts")
+    p.add_argument("checkpoint")
+    p.add_argument("volume")
+    p.add_argument("--labels", default=None, help="label set file (JSON or one label per line); default: "
+                   "the checkpoint's, else the 18 CT-RATE labels")
+    _device_and_json(p)
+    p.set_defaults(run=_zeroshot)
+
+    p = sub.add_parser("library", help="a persistent case library (SQLite + FAISS) for similar-case search")
+    lib = p.add_subparsers(dest="action", required=True)
+    q = lib.add_parser("add", help="add a manifest's cases (incremental and resumable)")
+    q.add_argument("library", help="the library folder (made if missing)")
+    q.add_argument("manifest")
+    q.add_argument("--checkpoint", required=True)
+    q.add_argument("--batch-size", type=int, default=8)
+    _device_and_json(q)
+    q.set_defaults(run=_library_add)
+
+    p = sub.add_parser("search", help="ranked similar cases from a case library")
+    p.add_argument("library")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--text", help="findings in words: report -> volume search")
+    group.add_argument("--volume", help="a volume file: image -> image search")
+    group.add_argument("--case", help="a case id in the library: its volume's neighbours")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--checkpoint", default=None, help="default: the one the library was built with")
+    _device_and_json(p)
+    p.set_defaults(run=_search)
 
     p = sub.add_parser("demo", help="open napari with a sample case (headless: write screenshots)")
     p.add_argument("--out", default="mg3d-demo", help="folder for screenshots and summary when headless")
@@ -62,10 +110,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _device_and_json(p) -> None:
+    p.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, mps")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _training_arguments(p, example: str) -> None:
+    p.add_argument("config", nargs="?", default=None, help="settings file (JSON or YAML)")
+    p.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE",
+                   help=f"override settings, e.g. {example}")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/last.ckpt")
+
+
 def main(argv: list[str] | None = None) -> int:
     from .io.errors import InputError
 
     args = build_parser().parse_args(argv)
+    import warnings
+
+    plain = warnings.formatwarning
+    warnings.formatwarning = lambda message, *rest, **kw: f"mg3d {args.command}: warning: {message}\n"
     try:
         return int(args.run(args) or 0)
     except InputError as exc:
@@ -80,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mg3d {args.command}: internal error: {type(exc).__name__}: {exc} (MG3D_DEBUG=1 shows the traceback)",
               file=sys.stderr)
         return 1
+    finally:
+        warnings.formatwarning = plain
 
 
 def _info(args) -> int:
@@ -158,6 +224,84 @@ def _demo(args) -> int:
     from .demo import run_demo
 
     return run_demo(out=args.out, screenshot=args.screenshot, volume=args.volume)
+
+
+
+
+def _finetune(args) -> int:
+    from .train.config import load_config
+    from .train.finetune import FinetuneConfig, run
+
+    config = load_config(args.config, [f"task={args.task}", *args.overrides], kind=FinetuneConfig)
+    print(run(config, resume=args.resume))
+    return 0
+
+
+def _segment(args) -> int:
+    from .inference.segment import segment_file
+
+    result = segment_file(args.checkpoint, args.volume, args.out, device=args.device)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        voxels = ", ".join(f"{name} {n}" for name, n in result["voxels"].items())
+        print(f"{result['out']}: {voxels}")
+    return 0
+
+
+def _attention(args) -> int:
+    from .inference.commands import attention_to_folder
+
+    result = attention_to_folder(args.checkpoint, args.volume, args.out, args.report, args.text, args.device,
+                                 args.refine)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for m in result["maps"]:
+            print(f"{m['file']}: peak at {m['peak_mm_xyz']} mm  {m['text'][:70]}")
+    return 0
+
+
+def _zeroshot(args) -> int:
+    from .inference.commands import zeroshot_volume
+
+    result = zeroshot_volume(args.checkpoint, args.volume, args.labels, args.device)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for label, p in sorted(result["probabilities"].items(), key=lambda kv: -kv[1]):
+            print(f"{p:6.3f}  {label}")
+    return 0
+
+
+def _library_add(args) -> int:
+    from .data.synth_writer import stderr_progress
+    from .inference.library_commands import add_manifest
+
+    result = add_manifest(args.library, args.manifest, args.checkpoint, args.device, args.batch_size,
+                          stderr_progress)
+    if result["rebuilt"]:
+        print(f"mg3d library: {args.library} was made with another model or profile; rebuilt", file=sys.stderr)
+    for problem in result["bad_cases"]:
+        print(f"mg3d library: skipped row {problem['row']} ({problem['id']}): {problem['reason']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['library']}: added {result['added']}, already there {result['already_there']}, "
+              f"{result['cases']} cases in all")
+    return 0
+
+
+def _search(args) -> int:
+    from .inference.library_commands import search_library
+
+    result = search_library(args.library, args.text, args.volume, args.case, args.k, args.checkpoint, args.device)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for rank, hit in enumerate(result["hits"], start=1):
+            print(f"{rank:3d}  {hit['score']:.3f}  {hit['case_id']}  {hit['report'][:80]!r}")
+    return 0
 
 
 if __name__ == "__main__":

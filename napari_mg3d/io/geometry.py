@@ -42,6 +42,10 @@ class Geometry:
     def direction_matrix(self) -> np.ndarray:
         return np.asarray(self.direction, dtype=float).reshape(self.ndim, self.ndim)
 
+    def index_to_world(self, index_xyz) -> np.ndarray:
+        """LPS millimetres of a voxel index (x, y, z), as SimpleITK's TransformIndexToPhysicalPoint."""
+        return np.asarray(self.origin) + self.direction_matrix() @ (np.asarray(index_xyz, float) * np.asarray(self.spacing))
+
     def to_napari(self) -> dict:
         """``scale``, ``translate`` and ``rotate`` (napari order) for a layer of this geometry."""
         d = self.direction_matrix()[::-1, ::-1]

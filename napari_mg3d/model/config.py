@@ -63,6 +63,11 @@ class ModelConfig:
         return tuple(size)
 
     @property
+    def upsamplings(self) -> int:
+        """Doublings from the last-stage grid back to the input (5 for the official models)."""
+        return (self.vision.patch_size[0] * 2 ** len(self.vision.depths)).bit_length() - 1
+
+    @property
     def num_image_tokens(self) -> int:
         d, h, w = self.grid
         return d * h * w

@@ -34,12 +34,17 @@ def create_model(name: str | ModelConfig, checkpoint=None, device: str = "auto",
         config = get_config(name, **overrides)
     if pretrained_text is None:
         pretrained_text = checkpoint is None
+    target = pick_device(device)
+    if checkpoint is not None:
+        from .memory import check_fits
+
+        check_fits(checkpoint, target)
     model = MG3D(config, pretrained_text=pretrained_text)
     if checkpoint is not None:
         from .checkpoint import load_into
 
         load_into(model, checkpoint)
-    return model.to(pick_device(device))
+    return model.to(target)
 
 
 def _saved_config(checkpoint) -> dict | None:

@@ -112,12 +112,13 @@ class MLMHead(nn.Module):
 
 
 class MIMDecoder(nn.Module):
-    """Five [Conv3d 3x3x3, InstanceNorm, LeakyReLU, trilinear x2] blocks, then a 1x1x1 conv."""
+    """``blocks`` x [Conv3d 3x3x3, InstanceNorm, LeakyReLU, trilinear x2], then a 1x1x1 conv: five
+    blocks in the official models (last-stage grid x 32 = the input)."""
 
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, blocks: int = 5):
         super().__init__()
         # 768 -> 384 -> 192 -> 96 -> 48 -> 48 in the official models, whatever the Swin width
-        channels = [dim] + [max(dim // 2 ** (i + 1), 4) for i in range(4)] + [max(dim // 16, 4)]
+        channels = [dim] + [max(dim // 2 ** (i + 1), 4) for i in range(blocks - 1)] + [max(dim // 16, 4)]
         layers: list[nn.Module] = []
         for c_in, c_out in zip(channels[:-1], channels[1:]):
             layers += [

@@ -5,7 +5,6 @@ release so its checkpoints load (see checkpoint.py and docs/method.md)."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import objectives as obj
@@ -58,7 +57,7 @@ class MG3D(nn.Module):
         self.multi_modal_agg_vision_pooler = MeanPooler(d)
         self.multi_modal_sen_vision_pooler = SentenceVisionPooler(d, c.sentence_dim)
         self.mlm_head = MLMHead(d, vocab, c.align_dim)
-        self.mim_swin_unter_head = MIMDecoder(d)
+        self.mim_swin_unter_head = MIMDecoder(d, c.upsamplings)
         self.itc_head = ContrastiveHead(d, d, center=c.align_center)  # unimodal image <-> report: the global alignment space
         self.itc_cross_head = ContrastiveHead(2 * d, d)
         self.itc_agg_head = ContrastiveHead(d, d)
@@ -72,7 +71,10 @@ class MG3D(nn.Module):
     # -- unimodal encoders ----------------------------------------------------------------------
     def image_tokens(self, volume: torch.Tensor) -> torch.Tensor:
         """(b, n, hidden) tokens of the last vision stage, projected and typed."""
-        feats = self.vision_encoder(volume)[-1]  # (b, c, d, h, w)
+        return self.tokens_of(self.vision_encoder(volume)[-1])
+
+    def tokens_of(self, feats: torch.Tensor) -> torch.Tensor:
+        """Image tokens from the last vision stage's (b, c, d, h, w) map."""
         tokens = feats.flatten(2).transpose(1, 2)
         if hasattr(self.vision_encoder, "proj_head"):
             tokens = self.vision_encoder.proj_head(tokens)

@@ -96,7 +96,8 @@ class PatchEmbed(nn.Module):
 
 
 class SwinEncoder(nn.Module):
-    """Returns the five normalised feature maps, as MONAI's ``SwinTransformer(x)``."""
+    """Returns the normalised feature maps, as MONAI's ``SwinTransformer(x)`` (five for its four
+    layers; one more than the number of layers in general)."""
 
     def __init__(self, in_chans=1, embed_dim=48, window_size=(7, 7, 7), patch_size=(2, 2, 2),
                  depths=(2, 2, 2, 2), num_heads=(3, 6, 12, 24), mlp_ratio=4.0, qkv_bias=True):
@@ -106,13 +107,20 @@ class SwinEncoder(nn.Module):
         for i, (depth, heads) in enumerate(zip(depths, num_heads)):
             layer = BasicLayer(embed_dim * 2**i, depth, heads, tuple(window_size), mlp_ratio, qkv_bias)
             setattr(self, f"layers{i + 1}", nn.ModuleList([layer]))
+        self.num_layers = len(depths)
         self.num_features = embed_dim * 2 ** len(depths)
 
-    def forward(self, x, normalize: bool = True):
-        """Five (b, c, d, h, w) maps; inside, features stay channels-last, which saves copies."""
+    def stages(self, x) -> list:
+        """The patch embedding's and each layer's output, channels-last (b, d, h, w, c), unnormalised:
+        each one is the next one's input (what gradient-based maps differentiate)."""
         outs = [self.patch_embed(x).permute(0, 2, 3, 4, 1).contiguous()]
-        for i in range(1, 5):
+        for i in range(1, self.num_layers + 1):
             outs.append(getattr(self, f"layers{i}")[0](outs[-1]))
+        return outs
+
+    def forward(self, x, normalize: bool = True):
+        """(b, c, d, h, w) maps, the patch embedding's and each layer's; inside, features stay channels-last, which saves copies."""
+        outs = self.stages(x)
         if normalize:
             outs = [F.layer_norm(o, o.shape[-1:]) for o in outs]
         return [o.permute(0, 4, 1, 2, 3) for o in outs]

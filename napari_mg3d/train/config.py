@@ -10,22 +10,21 @@ from ..io.errors import InputError
 
 
 @dataclass
-class TrainConfig:
-    model: str = "mg3d-tiny"
-    model_overrides: dict = field(default_factory=dict)  # e.g. {"loss_weights": {"ga": 1.0}}
+class RunSettings:
+    """What every training run has: data, output, schedule, checks, validation, the Lightning trainer."""
+
     manifest: str = ""
-    out: str = "runs/pretrain"
-    profile: str | None = None  # default: the model config's profile
+    out: str = "runs/run"
+    profile: str | None = None  # default: the model's profile
     cache_dir: str | None = None  # default: <out>/cache
     batch_size: int = 4
     max_steps: int = 1000
     lr: float = 1e-5
-    head_lr_scale: float = 5.0  # heads and fusion learn 5x faster (official recipe)
     weight_decay: float = 1e-8
     warmup_steps: int = 10_000
     checkpoint_every: int = 100
     log_every: int = 10
-    val_every_epochs: int = 1  # report -> volume retrieval on the held-out split
+    val_every_epochs: int = 1  # validation on the held-out split each N epochs
     val_split: str = "val"  # falls back to "test" when the manifest has no "val" cases
     val_max_cases: int = 200
     bad_cases: str = "skip"  # a manifest's bad rows are listed and "skip"ped, or the run "refuse"s
@@ -40,6 +39,31 @@ class TrainConfig:
         return asdict(self)
 
 
+@dataclass
+class TrainConfig(RunSettings):
+    """MG-3D pre-training; defaults are the official recipe."""
+
+    model: str = "mg3d-tiny"
+    model_overrides: dict = field(default_factory=dict)  # e.g. {"loss_weights": {"ga": 1.0}}
+    out: str = "runs/pretrain"
+    head_lr_scale: float = 5.0  # heads and fusion learn 5x faster (official recipe)
+
+
+def start_run(config: RunSettings, resume: bool) -> tuple[Path, Path]:
+    """(output folder, its last.ckpt) after the checks every run makes first; seeds everything."""
+    import lightning as L
+
+    if not config.manifest:
+        raise InputError("no manifest: set manifest in the config or with --set manifest=PATH")
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last = out / "last.ckpt"
+    if resume and not last.is_file():
+        raise InputError(f"nothing to resume: {last} does not exist")
+    L.seed_everything(config.seed, workers=True)
+    return out, last
+
+
 def parse_value(text: str):
     try:
         return json.loads(text)
@@ -47,7 +71,7 @@ def parse_value(text: str):
         return text
 
 
-def load_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConfig:
+def load_config(path: str | Path | None, overrides: list[str] = (), kind=TrainConfig):
     data = {}
     if path:
         path = Path(path)
@@ -63,7 +87,7 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConf
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise InputError(f"{path.name} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    config = TrainConfig()
+    config = kind()
     known = set(config.to_dict())
     for key in data:
         if key not in known:
@@ -81,4 +105,4 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConf
             merged[target] = {**merged[target], rest[0]: parse_value(value)}
         else:
             merged[target] = parse_value(value)
-    return TrainConfig(**merged)
+    return kind(**merged)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .config import TrainConfig
+from .config import TrainConfig, start_run
 
 
 def run(config: TrainConfig, resume: bool = False) -> Path:
@@ -21,21 +21,14 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     from .validation import RetrievalValidation
     from .module import PretrainModule
 
-    if not config.manifest:
-        raise InputError("no manifest: set manifest in the config or with --set manifest=PATH")
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    last = out / "last.ckpt"
-    if resume and not last.is_file():
-        raise InputError(f"nothing to resume: {last} does not exist")
-    L.seed_everything(config.seed, workers=True)
+    out, last = start_run(config, resume)
     torch.set_float32_matmul_precision("high")
     profile = config.profile or get_config(config.model).profile
     cache = config.cache_dir or out / "cache"
     data = CaseDataset(None, profile, cache_dir=cache, cases=checked_cases(config, "train", out))
     if len(data) == 0:
         raise InputError(f"{config.manifest} has no usable cases in the train split")
-    held_out = _held_out(config, profile, cache, out)
+    held_out = CaseDataset(None, profile, cache_dir=cache, cases=held_out_cases(config, out))
     loader = torch.utils.data.DataLoader(data, batch_size=config.batch_size, shuffle=True, drop_last=True,
                                          collate_fn=collate, num_workers=config.num_workers)
     (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
@@ -53,6 +46,9 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     trainer.fit(module, loader, ckpt_path=str(last) if resume else None, weights_only=True)
     final = out / "model.safetensors"
     if trainer.is_global_zero:
+        from .calibrate import calibrate_alignment
+
+        calibrate_alignment(module.model, data)
         from ..data.profiles import get_profile
         from ..knowledge.prompts import default_prompts
 
@@ -62,7 +58,7 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     return final
 
 
-def checked_cases(config: TrainConfig, split: str, out: Path) -> list:
+def checked_cases(config, split: str, out: Path) -> list:
     """The manifest's good cases of ``split``; the bad ones are written to <out>/bad_cases.json
     and named on stderr, and with ``bad_cases=refuse`` the run stops before it starts."""
     import sys
@@ -81,11 +77,11 @@ def checked_cases(config: TrainConfig, split: str, out: Path) -> list:
     return check.cases
 
 
-def _held_out(config: TrainConfig, profile, cache, out: Path):
-    from ..data.dataset import CaseDataset
-
+def held_out_cases(config, out: Path, minimum: int = 2) -> list:
+    """The validation cases: ``val_split``, else "test", whichever has ``minimum`` good cases
+    (retrieval needs two to choose between)."""
     for split in dict.fromkeys([config.val_split, "test"]):
         cases = checked_cases(config, split, out)
-        if len(cases) >= 2:  # retrieval needs a choice
-            return CaseDataset(None, profile, cache_dir=cache, cases=cases[: config.val_max_cases])
-    return CaseDataset(None, profile, cache_dir=cache, cases=[])
+        if len(cases) >= minimum:
+            return cases[: config.val_max_cases]
+    return []

@@ -24,8 +24,11 @@ class RetrievalValidation(L.Callback):
         from ..inference.metrics import recall_at_k
         from .evaluate import embed
 
+        from .calibrate import calibrate_alignment
+
         model = pl_module.model
         was_training = model.training
+        calibrate_alignment(model, trainer.train_dataloader.dataset, cases=128)
         images, reports, _ = embed(model, self.dataset, self.batch_size, device=pl_module.device)
         model.train(was_training)
         scores = recall_at_k((reports @ images.t()).float().cpu().numpy())

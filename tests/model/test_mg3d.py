@@ -120,3 +120,40 @@ def test_text_encoder_can_be_trained():
     assert model.language_encoder.training
     assert all(p.requires_grad for p in model.language_encoder.parameters())
     assert model.language_encoder.embeddings.word_embeddings.weight.grad is not None
+
+
+def test_tiny_grid_and_centred_alignment_head():
+    from napari_mg3d.model.heads import ContrastiveHead
+
+    config = get_config("mg3d-tiny")
+    assert config.grid == (4, 4, 4) and config.upsamplings == 4 and config.align_center
+    assert get_config("mg3d-swin-b").upsamplings == 5 and not get_config("mg3d-swin-b").align_center
+    torch.manual_seed(0)
+    head = ContrastiveHead(16, 16, center=True)
+    # nearly parallel inputs (a shared component 100x their differences) ...
+    x = torch.randn(1, 16) * 10 + torch.randn(64, 16) * 0.1
+    plain = ContrastiveHead(16, 16)
+    plain.load_state_dict({k: v for k, v in head.state_dict().items() if "center" not in k})
+    cos_plain = plain.vision(x) @ plain.vision(x).t()
+    head.train()
+    cos_centred = head.vision(x) @ head.vision(x).t()
+    # ... stay parallel without centring, and spread out with it
+    assert cos_plain[~torch.eye(64, dtype=bool)].min() > 0.99
+    assert cos_centred[~torch.eye(64, dtype=bool)].mean().abs() < 0.2
+    # at inference one row is embedded with the running statistics, independently of its batch
+    head.eval()
+    assert torch.allclose(head.vision(x[:1]), head.vision(x)[:1], atol=1e-6)
+
+
+def test_segmenter_shapes_and_encoder_weights_from_an_mg3d_state(tiny):
+    from napari_mg3d.io import InputError
+    from napari_mg3d.model.segmenter import SwinSegmenter
+
+    net = SwinSegmenter(tiny.config, 4)
+    assert net.load_encoder(tiny.state_dict()) == len(net.encoder.state_dict())
+    for k, v in net.encoder.state_dict().items():
+        assert torch.equal(v, tiny.state_dict()["vision_encoder." + k])
+    assert net(torch.rand(1, 1, 64, 64, 64)).shape == (1, 4, 64, 64, 64)
+    swin_b = SwinSegmenter(get_config("mg3d-swin-b"), 3)
+    with pytest.raises(InputError, match="does not fit"):
+        swin_b.load_encoder(tiny.state_dict())

@@ -1,0 +1,82 @@
+"""The pointing game on held-out synthetic cases: does the maximum of a sentence's attention map
+fall inside the mask of the finding that sentence names? Against chance: the finding's share of
+the volume (a uniformly random point) and of the body.
+
+The sentence naming a finding is found by the report labeller (the sentence whose labels include
+the finding's CT-RATE label), not by the synthetic templates.
+Usage: python bench/attention.py CHECKPOINT [--cases 100] [--seed 1] [--data /tmp/mg3d-attention-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _table import print_table  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("--cases", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1, help="synthetic seed (the learning bench trains on 0)")
+    parser.add_argument("--data", default="/tmp/mg3d-attention-bench")
+    args = parser.parse_args()
+    from napari_mg3d.data.synth_writer import write_synthetic
+    from napari_mg3d.data.synthetic import CT_RATE_LABEL
+    from napari_mg3d.inference.attention import on_volume_grid, sentence_maps
+    from napari_mg3d.inference.encode import load_model, model_input
+    from napari_mg3d.io.volume import read_volume
+    from napari_mg3d.knowledge.labels import label_report
+
+    manifest = Path(args.data) / "manifest.csv"
+    if not manifest.is_file():
+        write_synthetic(args.data, args.cases, seed=args.seed, split="test")
+    import csv
+
+    rows = list(csv.DictReader(manifest.open()))[: args.cases]
+    loaded = load_model(args.checkpoint, "cpu")
+    hits, chance_volume, chance_body = defaultdict(list), defaultdict(list), defaultdict(list)
+    for row in rows:
+        volume = read_volume(manifest.parent / row["volume"])
+        report = (manifest.parent / row["report"]).read_text(encoding="utf-8")
+        findings = json.loads(row["findings"])
+        x = model_input(volume, loaded.profile)
+        maps = {"affinity": sentence_maps(loaded.model, x, report),
+                "gradient": sentence_maps(loaded.model, x, report, refine=True)}
+        body = volume.array > -500
+        for finding, info in findings.items():
+            label = CT_RATE_LABEL[finding]
+            mask = read_volume(manifest.parent / info["mask"]).array > 0
+            for method, method_maps in maps.items():
+                naming = [m for m in method_maps if label_report(m.text).get(label) == 1]
+                if not naming:
+                    continue
+                heat = on_volume_grid(naming[0], volume, loaded.profile)
+                peak = np.unravel_index(int(np.argmax(heat)), heat.shape)
+                hits[(finding, method)].append(bool(mask[peak]))
+            chance_volume[finding].append(mask.mean())
+            chance_body[finding].append((mask & body).sum() / max(body.sum(), 1))
+    table, overall = [], defaultdict(list)
+    for finding in sorted(chance_volume):
+        row = [finding, len(chance_volume[finding])]
+        for method in ("affinity", "gradient"):
+            h = hits.get((finding, method), [])
+            overall[method] += h
+            row.append(f"{np.mean(h):.3f}" if h else "-")
+        table.append(row + [f"{np.mean(chance_volume[finding]):.3f}", f"{np.mean(chance_body[finding]):.3f}"])
+    chance = np.mean([c for v in chance_volume.values() for c in v])
+    table.append(["all", len(overall["affinity"]), f"{np.mean(overall['affinity']):.3f}",
+                  f"{np.mean(overall['gradient']):.3f}", f"{chance:.3f}", ""])
+    print(f"pointing game, {len(rows)} held-out synthetic cases, {Path(args.checkpoint).name}")
+    print_table(["finding", "sentences", "hit: affinity", "hit: gradient", "chance (volume)", "chance (body)"], table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""MG-3D pre-training throughput (samples/s) through the real Lightning module and trainer, for
+each precision side by side in one run: float32 against bf16 mixed precision.
+
+Random volumes of the model's input size and synthetic reports; the text encoder has the
+model's architecture with random weights (no hub here), saved once to a temporary folder
+together with a BERT WordPiece tokenizer (``--tokenizer``, default: the offline MiniLM's).
+Usage: python bench/throughput.py [--model mg3d-swin-b] [--batch 4] [--steps 30] [--warmup 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _table import print_table  # noqa: E402
+
+
+def text_folder(model_name: str, tokenizer: str | None, folder: Path) -> str:
+    """A local text-model folder: the configured architecture (random weights) and a tokenizer."""
+    from transformers import BertConfig, BertModel
+
+    from napari_mg3d.model.config import get_config
+    from napari_mg3d.model.text import RADBERT, resolve
+
+    source = Path(tokenizer or resolve("minilm-offline")[0])
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (source / name).is_file():
+            shutil.copy(source / name, folder / name)
+    vocab = sum(1 for _ in open(folder / "vocab.txt", encoding="utf-8"))
+    text = get_config(model_name).text.name
+    dims = RADBERT if "radbert" in text.lower() else {}
+    BertModel(BertConfig(**{**dims, "vocab_size": vocab}), add_pooling_layer=False).save_pretrained(folder)
+    return str(folder)
+
+
+class Timer:
+    def __init__(self, warmup: int):
+        import lightning as L
+
+        outer = self
+
+        class _Callback(L.Callback):
+            def on_train_batch_end(self, trainer, *args):
+                import torch
+
+                if torch.cuda.is_available():
+                    torch.cuda.synchronize()
+                if trainer.global_step == warmup:
+                    outer.start = time.perf_counter()
+                outer.end = time.perf_counter()
+
+        self.callback = _Callback()
+        self.start = self.end = None
+
+
+def measure(model_name: str, text: str, precision: str, batch: int, steps: int, warmup: int) -> dict:
+    import lightning as L
+    import numpy as np
+    import torch
+
+    from napari_mg3d.data.synthetic import make_case
+    from napari_mg3d.model.config import get_config
+    from napari_mg3d.train.config import TrainConfig
+    from napari_mg3d.train.module import PretrainModule
+
+    config = get_config(model_name)
+    reports = [make_case(i, shape=(8, 16, 16)).report for i in range(16)]
+    rng = np.random.default_rng(0)
+    volumes = rng.random((16, 1, *config.image_size), dtype=np.float32)
+    items = [{"id": str(i), "volume": volumes[i], "report": reports[i], "labels": {}} for i in range(16)]
+
+    def collate(rows):
+        return {"id": [r["id"] for r in rows], "volume": torch.from_numpy(np.stack([r["volume"] for r in rows])),
+                "report": [r["report"] for r in rows], "labels": [{} for _ in rows]}
+
+    loader = torch.utils.data.DataLoader(items, batch_size=batch, shuffle=True, drop_last=True, collate_fn=collate)
+    settings = TrainConfig(model=model_name, model_overrides={"text.name": text}, lr=1e-5, warmup_steps=10,
+                           max_steps=warmup + steps).to_dict()
+    module = PretrainModule(settings)
+    timer = Timer(warmup)
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    trainer = L.Trainer(max_steps=warmup + steps, precision=precision, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, callbacks=[timer.callback],
+                        accelerator="auto", devices=1)
+    trainer.fit(module, loader)
+    seconds = timer.end - timer.start
+    peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else float("nan")
+    return {"samples_per_s": steps * batch / seconds, "s_per_step": seconds / steps, "peak_gib": peak}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="mg3d-swin-b")
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=30, help="timed steps")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
+    parser.add_argument("--precision", nargs="*", default=["32-true", "bf16-mixed"])
+    parser.add_argument("--tokenizer", default=None, help="folder with a BERT vocab.txt (default: MiniLM's)")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_float32_matmul_precision("high")
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        text = text_folder(args.model, args.tokenizer, Path(tmp))
+        for precision in args.precision:
+            r = measure(args.model, text, precision, args.batch, args.steps, args.warmup)
+            rows.append([precision, f"{r['samples_per_s']:.2f}", f"{r['s_per_step']:.3f}", f"{r['peak_gib']:.1f}"])
+            print(f"{precision}: {r}", flush=True)
+    print(f"{args.model} pre-training, batch {args.batch}, {args.steps} timed steps after {args.warmup}, on {device}")
+    print_table(["precision", "samples/s", "s/step", "peak GiB"], rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Cross-modal attention maps: where in the volume each report sentence (or typed phrase) points.
+
+The map of a sentence is its affinity to each last-stage image token in the first image-sentence
+fusion layer, sigmoid(q(sentence) . k(token) / sqrt(D)), the same quantity that weighs the
+sentence's contribution to each token during pre-training. It lives on the token grid (4 x 4 x 4
+for mg3d-tiny, 4 x 3 x 4 for Swin-B) and is resampled trilinearly back onto the volume's own grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class AttentionMap:
+    text: str  # the sentence or phrase
+    source: str  # "report" or "typed"
+    grid: np.ndarray  # (token grid) affinities in (0, 1), encoder axis order
+    start: int = -1  # character offsets in the report (report sentences)
+    end: int = -1
+
+
+def _chunks(sentences, tokenizer, max_tokens: int) -> list[list]:
+    """Consecutive sentences grouped so that each group fits the text encoder's window."""
+    groups, current, used = [], [], 2  # [CLS] and [SEP]
+    for s in sentences:
+        n = len(tokenizer.tokenize(s.text))
+        if current and used + n > max_tokens:
+            groups.append(current)
+            current, used = [], 2
+        current.append(s)
+        used += n
+    return groups + ([current] if current else [])
+
+
+def sentence_maps(model, volume_input: torch.Tensor, report: str = "", phrases=(),
+                  refine: bool = False) -> list[AttentionMap]:
+    """One map per sentence of ``report`` (in context, as in pre-training) and per typed phrase.
+    ``refine``: Grad-CAM maps instead (``gradient_maps``), at twice the token grid's resolution."""
+    maps = _affinity_maps(model, volume_input, report, phrases)
+    if refine and maps:
+        for amap, grid in zip(maps, gradient_maps(model, volume_input, [m.text for m in maps])):
+            amap.grid = grid
+    return maps
+
+
+@torch.no_grad()
+def _affinity_maps(model, volume_input: torch.Tensor, report: str, phrases) -> list[AttentionMap]:
+    from ..knowledge import split_sentences
+
+    device = next(model.parameters()).device
+    img = model.image_tokens(volume_input.to(device))  # (1, n, d)
+    grid = model.config.grid
+    out: list[AttentionMap] = []
+    sentences = [s for s in split_sentences(report) if s.text.strip()] if report.strip() else []
+    groups = _chunks(sentences, model.tokenizer, model.config.text.max_tokens)
+    texts = [(" ".join(s.text for s in g), g, "report") for g in groups]
+    texts += [(p, None, "typed") for p in phrases if p.strip()]
+    for text, group, source in texts:
+        batch = model.tokenize([text]).to(device)
+        tokens = model.text_tokens(batch.input_ids, batch.attention_mask)
+        sents = model.sentences(tokens, batch)  # (1, s, d)
+        affinity = model.sentence_patch_affinity(img, sents)[0].float().cpu().numpy()  # (s, n)
+        used = batch.sentence_mask[0].cpu().numpy()
+        if source == "typed":
+            # the phrase as one sentence: the mean over its tokens
+            mean = tokens[:, batch.attention_mask[0].bool()].mean(1, keepdim=True)
+            a = model.sentence_patch_affinity(img, mean)[0, 0].float().cpu().numpy()
+            out.append(AttentionMap(text, "typed", a.reshape(grid)))
+            continue
+        # the tokenizer splits the group again: match its sentences to ours by text
+        pending = list(group)
+        for k, text_k in enumerate(batch.sentences[0]):
+            match = next((s for s in pending if s.text == text_k), None)
+            if match is None or k >= len(used) or not used[k]:
+                continue  # cut off by the token window, or split differently
+            pending.remove(match)
+            out.append(AttentionMap(match.text, "report", affinity[k].reshape(grid), match.start, match.end))
+    return out
+
+
+def gradient_maps(model, volume_input: torch.Tensor, texts: list[str]) -> list[np.ndarray]:
+    """Grad-CAM refinement: for each text, how the next-to-last vision stage (twice the last
+    stage's resolution) drives the cosine between the volume and the text in the global alignment
+    space; ReLU(sum over channels of mean gradient x activation), scaled to [0, 1]."""
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        texts_emb = model.report_embedding(model.tokenize(list(texts)).to(device))  # (t, d)
+    with torch.enable_grad():
+        import torch.nn.functional as F
+
+        stages = model.vision_encoder.stages(volume_input.to(device))
+        finer, last = stages[-2], stages[-1]  # (1, d, h, w, c), channels last
+        last = F.layer_norm(last, last.shape[-1:]).permute(0, 4, 1, 2, 3)
+        image = model.itc_head.vision(model.uni_modal_vision_pooler(model.tokens_of(last)))  # (1, d)
+        scores = (image @ texts_emb.t())[0]
+        out = []
+        for k in range(len(texts)):
+            (grad,) = torch.autograd.grad(scores[k], finer, retain_graph=k < len(texts) - 1)
+            weights = grad.mean((1, 2, 3), keepdim=True)
+            cam = torch.relu((weights * finer).sum(-1))[0].detach().float()
+            cam = cam / cam.max() if cam.max() > 0 else cam
+            out.append(cam.cpu().numpy())
+    return out
+
+
+def on_volume_grid(amap: AttentionMap, volume, profile) -> np.ndarray:
+    """The map resampled onto the volume's (z, y, x) grid: float32, overlays it in world mm."""
+    import torch.nn.functional as F
+
+    from ..data.restore import to_original_grid
+
+    size = profile.encoder_shape
+    grid = torch.from_numpy(amap.grid[None, None].astype(np.float32))
+    fine = F.interpolate(grid, size=size, mode="trilinear", align_corners=False)[0, 0].numpy()
+    return to_original_grid(fine, volume.geometry, volume.array.shape, profile, fill=float(amap.grid.min()))

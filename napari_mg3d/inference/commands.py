@@ -1,0 +1,65 @@
+"""The inference commands' work, apart from argument parsing: attention maps and zero-shot
+findings of one volume with one checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..io.errors import InputError
+
+
+def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=(), device="auto",
+                        refine: bool = False) -> dict:
+    from ..io.report import find_report, read_report
+    from ..io.volume import read_volume
+    from ..io.writer import write_volume
+    from .attention import on_volume_grid, sentence_maps
+    from .encode import load_model, model_input
+
+    volume = read_volume(volume_path)
+    report_file = Path(report_path) if report_path else find_report(volume_path)
+    report = read_report(report_file) if report_file else ""
+    if not report.strip() and not any(t.strip() for t in texts):
+        raise InputError("nothing to map: the report is empty (or not found) and no --text was given")
+    loaded = load_model(checkpoint, device)
+    maps = sentence_maps(loaded.model, model_input(volume, loaded.profile), report, texts, refine)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    index = []
+    for i, amap in enumerate(maps, start=1):
+        heat = on_volume_grid(amap, volume, loaded.profile)
+        name = f"{'sentence' if amap.source == 'report' else 'text'}_{i:02d}.nii.gz"
+        write_volume(out / name, heat, volume.geometry)
+        peak = np.unravel_index(int(np.argmax(heat)), heat.shape)  # (z, y, x)
+        world = volume.geometry.index_to_world(peak[::-1])
+        index.append({"file": name, "text": amap.text, "source": amap.source, "start": amap.start,
+                      "end": amap.end, "peak_index_zyx": [int(p) for p in peak],
+                      "peak_mm_xyz": [round(float(w), 2) for w in world]})
+    (out / "attention.json").write_text(json.dumps(index, indent=2))
+    return {"out": str(out), "maps": index, "report": str(report_file) if report_file else None}
+
+
+def zeroshot_volume(checkpoint, volume_path, labels_file=None, device="auto") -> dict:
+    from ..io.volume import read_volume
+    from ..knowledge.prompts import PromptSet, default_prompts, load_prompts
+    from .encode import load_model, model_input
+    from .zeroshot import probabilities, prompt_embeddings
+
+    loaded = load_model(checkpoint, device)
+    if labels_file:
+        prompt_sets = load_prompts(labels_file)
+    elif loaded.prompts:
+        prompt_sets = [PromptSet(p["label"], tuple(p["positive"]), tuple(p["negative"])) for p in loaded.prompts]
+    else:
+        prompt_sets = default_prompts()
+    volume = read_volume(volume_path)
+    import torch
+
+    with torch.no_grad():
+        image = loaded.model.image_embedding(model_input(volume, loaded.profile).to(next(loaded.model.parameters()).device))
+        pos, neg = prompt_embeddings(loaded.model, prompt_sets)
+        probs = probabilities(image, pos, neg, loaded.model.config.temperature)[0].cpu().numpy()
+    return {"volume": str(volume_path), "probabilities": {p.label: float(v) for p, v in zip(prompt_sets, probs)}}

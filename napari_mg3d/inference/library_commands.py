@@ -1,0 +1,94 @@
+"""``mg3d library add`` and ``mg3d search``: filling a case library from a manifest (incremental
+and resumable: cases already there are skipped, each batch is committed) and querying it."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from ..io.errors import InputError
+from .library import CaseLibrary
+
+
+def model_signature(checkpoint, profile, dim: int) -> dict:
+    """What makes embeddings comparable: the checkpoint's bytes, the profile, the dimension."""
+    digest = hashlib.sha256()
+    with open(checkpoint, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return {"checkpoint_sha256": digest.hexdigest(), "profile": profile.signature(), "dim": dim}
+
+
+def add_manifest(folder, manifest, checkpoint, device: str = "auto", batch_size: int = 8, progress=None) -> dict:
+    import torch
+
+    from ..data.case_check import check_manifest
+    from ..io.volume import read_volume
+    from .encode import load_model, model_input
+
+    loaded = load_model(checkpoint, device)
+    model = loaded.model
+    dim = model.itc_head.vision_proj.out_features
+    lib, rebuilt = CaseLibrary.for_model(folder, model_signature(checkpoint, loaded.profile, dim))
+    lib.set_meta("checkpoint", str(Path(checkpoint).resolve()))
+    check = check_manifest(manifest)
+    todo = [c for c in check.cases if not lib.has(c.id)]
+    device_ = next(model.parameters()).device
+    done = 0
+    for start in range(0, len(todo), batch_size):
+        cases = todo[start:start + batch_size]
+        with torch.no_grad():
+            volumes = torch.cat([model_input(read_volume(c.volume), loaded.profile) for c in cases]).to(device_)
+            images = model.image_embedding(volumes).cpu().numpy()
+            reports = model.report_embedding(model.tokenize([c.report for c in cases]).to(device_)).cpu().numpy()
+        lib.add([{"case_id": c.id, "report": c.report, "labels": c.labels, "volume": str(c.volume),
+                  "image": images[i], "report_vec": reports[i]} for i, c in enumerate(cases)])
+        done += len(cases)
+        if progress is not None:
+            progress(done, len(todo))
+    result = {"library": str(folder), "added": done, "already_there": len(check.cases) - len(todo),
+              "bad_cases": check.problems, "cases": len(lib), "rebuilt": rebuilt}
+    lib.close()
+    return result
+
+
+def search_library(folder, text: str | None = None, volume=None, case: str | None = None, k: int = 10,
+                   checkpoint=None, device: str = "auto") -> dict:
+    """Ranked cases: --text against the volumes (report -> volume retrieval), --volume and --case
+    against the volumes (image -> image); scores are cosines."""
+    if sum(x is not None for x in (text, volume, case)) != 1:
+        raise InputError("give exactly one of --text, --volume or --case")
+    if k < 1:
+        raise InputError("--k must be at least 1")
+    lib = CaseLibrary(folder)
+    if case is not None:
+        hits = lib.search(lib.embedding(case, "image"), k, "image", exclude=case)
+        return {"query": {"case": case}, "hits": [h.to_dict() for h in hits]}
+    import torch
+
+    from .encode import load_model, model_input
+
+    checkpoint = checkpoint or lib.get_meta("checkpoint")
+    if not checkpoint or not Path(checkpoint).is_file():
+        raise InputError("the library's checkpoint is not on this machine; give --checkpoint")
+    loaded = load_model(checkpoint, device)
+    dim = loaded.model.itc_head.vision_proj.out_features
+    if model_signature(checkpoint, loaded.profile, dim) != lib.signature:
+        raise InputError(f"the library in {folder} was built with another model or profile; "
+                         "rebuild it with mg3d library add --checkpoint this one")
+    model = loaded.model
+    device_ = next(model.parameters()).device
+    with torch.no_grad():
+        if text is not None:
+            if not text.strip():
+                raise InputError("--text is empty")
+            query = model.report_embedding(model.tokenize([text]).to(device_))
+        else:
+            from ..io.volume import read_volume
+
+            query = model.image_embedding(model_input(read_volume(volume), loaded.profile).to(device_))
+    hits = lib.search(query.cpu().numpy().astype(np.float32), k, "image")
+    return {"query": {"text": text} if text is not None else {"volume": str(volume)},
+            "hits": [h.to_dict() for h in hits]}

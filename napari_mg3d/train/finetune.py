@@ -1,0 +1,125 @@
+"""``mg3d finetune seg|cls``: fine-tuning from an MG-3D checkpoint's vision encoder, on Lightning.
+
+seg: a SwinUNETR-style network (model/segmenter.py), DiceCE loss, sliding-window validation Dice.
+cls: a linear probe (frozen encoder) or full fine-tuning on the manifest's labels, validation AUC.
+Both write metrics.jsonl (steps and ``{"event": "val"}`` records), last.ckpt (resumable) and
+model.safetensors with the model config, profile and class names in its metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..io.errors import InputError
+from .config import RunSettings, start_run
+
+
+@dataclass
+class FinetuneConfig(RunSettings):
+    task: str = "seg"  # "seg" or "cls"
+    checkpoint: str = ""  # MG-3D checkpoint whose vision encoder starts the model ("": from scratch)
+    model: str = "mg3d-tiny"  # the architecture when no checkpoint brings one
+    out: str = "runs/finetune"
+    classes: list = field(default_factory=list)  # seg: names of labels 1..N (default "1".."N" from the data)
+    labels: list = field(default_factory=list)  # cls: label names (default: all in the manifest)
+    mode: str = "full"  # cls: "probe" (frozen encoder) or "full"
+    batch_size: int = 2
+    max_steps: int = 500
+    lr: float = 1e-3
+    encoder_lr_scale: float = 0.1  # the pre-trained encoder moves slower than the new head
+    weight_decay: float = 1e-5
+    warmup_steps: int = 20
+    val_max_cases: int = 50
+
+
+def base_model(config: FinetuneConfig):
+    """(ModelConfig, MG-3D state dict or None, profile name) from the checkpoint or the named model."""
+    from ..model.checkpoint import read_checkpoint
+    from ..model.config import ModelConfig, get_config
+
+    if not config.checkpoint:
+        model = get_config(config.model)
+        return model, None, config.profile or model.profile
+    state, meta = read_checkpoint(config.checkpoint)
+    if meta and meta.get("model_config"):
+        model = ModelConfig.from_dict(meta["model_config"])
+    else:
+        from ..model.checkpoint import architecture_of, strip_prefixes
+
+        state = strip_prefixes(state)
+        model = get_config(architecture_of(state))
+    saved = (meta or {}).get("profile") or {}
+    return model, state, config.profile or saved.get("name") or model.profile
+
+
+def run(config: FinetuneConfig, resume: bool = False) -> Path:
+    import lightning as L
+    import torch
+
+    from ..data.profiles import get_profile
+    from ..model.checkpoint import save_checkpoint
+    from .callbacks import AtomicCheckpoint, JsonlMetrics
+    from .pretrain import checked_cases, held_out_cases
+
+    if config.task not in ("seg", "cls"):
+        raise InputError(f"task must be seg or cls, not {config.task!r}")
+    out, last = start_run(config, resume)
+    model_config, state, profile = base_model(config)
+    profile = get_profile(profile)
+    cache = config.cache_dir or out / "cache"
+    train_cases = checked_cases(config, "train", out)
+    val_cases = held_out_cases(config, out, minimum=1 if config.task == "seg" else 2)
+    if config.task == "seg":
+        from .finetune_seg import SegDataset, SegModule, SegValidation, class_names
+
+        train_cases = [c for c in train_cases if c.segmentation is not None]
+        val_cases = [c for c in val_cases if c.segmentation is not None]
+        if not train_cases:
+            raise InputError(f"{config.manifest}: no training case has a segmentation")
+        data = SegDataset(train_cases, profile, cache)
+        classes = config.classes or class_names(data)
+        module = SegModule(config.to_dict(), model_config, len(classes) + 1, state)
+        validation = SegValidation(SegDataset(val_cases, profile, cache), classes, out / "metrics.jsonl",
+                                   config.val_every_epochs)
+        extra = {"kind": "segmenter", "classes": classes}
+    else:
+        from .finetune_cls import ClsModule, ClsValidation, label_names
+
+        from ..data.dataset import CaseDataset
+
+        labels = config.labels or label_names(train_cases)
+        if not labels:
+            raise InputError(f"{config.manifest}: no labels to learn (set labels=[...] or add a labels column)")
+        data = CaseDataset(None, profile, cache_dir=cache, cases=train_cases)
+        module = ClsModule(config.to_dict(), model_config, labels, state)
+        validation = ClsValidation(CaseDataset(None, profile, cache_dir=cache, cases=val_cases), labels,
+                                   out / "metrics.jsonl", config.val_every_epochs)
+        extra = {"kind": "classifier", "labels": labels, "mode": config.mode}
+    if len(data) < config.batch_size:
+        raise InputError(f"{len(data)} usable training case(s), fewer than batch_size={config.batch_size}")
+    loader = torch.utils.data.DataLoader(data, batch_size=config.batch_size, shuffle=True, drop_last=True,
+                                         collate_fn=data.collate if hasattr(data, "collate") else _collate,
+                                         num_workers=config.num_workers)
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    trainer = L.Trainer(
+        max_steps=config.max_steps, default_root_dir=str(out), enable_checkpointing=False,
+        logger=L.pytorch.loggers.TensorBoardLogger(str(out), name="tensorboard"),
+        callbacks=[JsonlMetrics(out / "metrics.jsonl", config.log_every),
+                   AtomicCheckpoint(out, config.checkpoint_every), validation],
+        log_every_n_steps=config.log_every, enable_progress_bar=False, enable_model_summary=False,
+        **config.trainer,
+    )
+    trainer.fit(module, loader, ckpt_path=str(last) if resume else None, weights_only=True)
+    final = out / "model.safetensors"
+    if trainer.is_global_zero:
+        save_checkpoint(module.net, final, profile=profile.to_dict(),
+                        extra={**extra, "step": trainer.global_step, "manifest": str(config.manifest)})
+    return final
+
+
+def _collate(items):
+    from ..data.dataset import collate
+
+    return collate(items)

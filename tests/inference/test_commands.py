@@ -1,0 +1,109 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def case_and_checkpoint(tmp_path_factory):
+    from napari_mg3d.data.profiles import get_profile
+    from napari_mg3d.data.synth_writer import write_synthetic
+    from napari_mg3d.knowledge.prompts import default_prompts
+    from napari_mg3d.model.checkpoint import save_checkpoint
+    from napari_mg3d.model.factory import create_model
+
+    folder = tmp_path_factory.mktemp("inference")
+    manifest = write_synthetic(folder / "synth", 1, seed=11, shape=(32, 64, 64), split="test")
+    checkpoint = folder / "tiny.safetensors"
+    save_checkpoint(create_model("mg3d-tiny", device="cpu"), checkpoint,
+                    profile=get_profile("synthetic-tiny").to_dict(), prompts=[p.__dict__ for p in default_prompts()])
+    return manifest.parent / "cases" / "synth-00011-00000.nii.gz", checkpoint
+
+
+def _mg3d(*args):
+    return subprocess.run([sys.executable, "-m", "napari_mg3d.cli", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_attention_maps_one_heatmap_per_sentence_on_the_volume_grid(case_and_checkpoint, tmp_path):
+    from napari_mg3d.io.report import read_report
+    from napari_mg3d.io.volume import read_volume
+
+    volume, checkpoint = case_and_checkpoint
+    report = read_report(volume.with_name("synth-00011-00000.txt"))
+    result = _mg3d("attention", str(checkpoint), str(volume), "--text", "pleural effusion", "--out",
+                   str(tmp_path / "maps"), "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    maps = json.loads(result.stdout)["maps"]
+    sentences = [m for m in maps if m["source"] == "report"]
+    assert len(sentences) >= 8 and [m for m in maps if m["source"] == "typed"][0]["text"] == "pleural effusion"
+    assert all(report[m["start"]:m["end"]] == m["text"] for m in sentences)
+    source = read_volume(volume)
+    for m in maps:
+        heat = read_volume(tmp_path / "maps" / m["file"])
+        assert heat.array.shape == source.array.shape and heat.geometry == source.geometry
+        assert 0 < heat.array.min() <= heat.array.max() < 1  # sigmoid affinities
+        assert np.unravel_index(int(np.argmax(heat.array)), heat.array.shape) == tuple(m["peak_index_zyx"])
+    index = json.loads((tmp_path / "maps" / "attention.json").read_text())
+    assert [m["file"] for m in index] == [m["file"] for m in maps]
+
+
+def test_attention_with_nothing_to_map_is_a_clear_error(case_and_checkpoint, tmp_path):
+    volume, checkpoint = case_and_checkpoint
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    result = _mg3d("attention", str(checkpoint), str(volume), "--report", str(empty), "--out", str(tmp_path / "m"))
+    assert result.returncode == 2 and "report is empty" in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_zeroshot_default_and_custom_labels_and_modality_warning(case_and_checkpoint, tmp_path):
+    from napari_mg3d.io.geometry import Geometry
+    from napari_mg3d.io.writer import write_volume
+
+    volume, checkpoint = case_and_checkpoint
+    result = _mg3d("zeroshot", str(checkpoint), str(volume), "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    probs = json.loads(result.stdout)["probabilities"]
+    assert len(probs) == 18 and all(0 < p < 1 for p in probs.values())
+    labels = tmp_path / "labels.txt"
+    labels.write_text("Pleural effusion\nPneumothorax\n")
+    result = _mg3d("zeroshot", str(checkpoint), str(volume), "--labels", str(labels), "--json")
+    assert result.returncode == 0 and list(json.loads(result.stdout)["probabilities"]) == ["Pleural effusion",
+                                                                                           "Pneumothorax"]
+    mr = tmp_path / "mr.nii.gz"
+    write_volume(mr, np.random.default_rng(0).integers(0, 800, (24, 32, 32)).astype(np.int16), Geometry.identity())
+    result = _mg3d("zeroshot", str(checkpoint), str(mr))
+    assert result.returncode == 0 and "looks like MR" in result.stderr and "expects CT" in result.stderr
+
+
+def test_gradient_refined_maps_are_finer_and_scaled():
+    import torch
+
+    from napari_mg3d.inference.attention import sentence_maps
+    from napari_mg3d.model.factory import create_model
+
+    torch.manual_seed(0)
+    model = create_model("mg3d-tiny", device="cpu").eval()
+    x = torch.rand(1, 1, 64, 64, 64)
+    report = "There is a right pleural effusion. No nodule is seen."
+    plain = sentence_maps(model, x, report, ["cardiomegaly"])
+    refined = sentence_maps(model, x, report, ["cardiomegaly"], refine=True)
+    assert [m.text for m in plain] == [m.text for m in refined] == [
+        "There is a right pleural effusion.", "No nodule is seen.", "cardiomegaly"]
+    assert all(m.grid.shape == (4, 4, 4) for m in plain) and all(m.grid.shape == (8, 8, 8) for m in refined)
+    assert all(m.grid.min() >= 0 and m.grid.max() == pytest.approx(1.0) for m in refined)
+    assert not np.allclose(refined[0].grid, refined[2].grid)  # each text its own map
+    assert all(p.requires_grad for p in model.vision_encoder.parameters()) and model.vision_encoder.patch_embed.proj.weight.grad is None
+
+
+def test_a_checkpoint_too_large_for_the_device_is_a_clear_error(case_and_checkpoint, monkeypatch):
+    from napari_mg3d.io import InputError
+    from napari_mg3d.model import memory
+    from napari_mg3d.model.factory import create_model
+
+    _, checkpoint = case_and_checkpoint
+    monkeypatch.setattr(memory, "available_bytes", lambda device: 1 << 20)
+    with pytest.raises(InputError, match=r"needs about .* GiB on CPU, but only 0.0 GiB is free"):
+        create_model("mg3d-tiny", checkpoint=checkpoint, device="cpu")
