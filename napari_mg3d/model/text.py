@@ -42,6 +42,7 @@ def build_text_encoder(name: str, pretrained: bool = True):
             model = AutoModel.from_pretrained(path, local_files_only=local, add_pooling_layer=False)
         finally:
             hf_logging.set_verbosity(verbosity)
+        model = model.float()  # weights stored in half precision still compute in float32 here
     else:
         try:
             config = AutoConfig.from_pretrained(path, local_files_only=True)

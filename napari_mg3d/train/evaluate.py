@@ -27,7 +27,7 @@ def embed(model, dataset, batch_size: int = 8, device=None):
 def evaluate(model, dataset, label_names, prompt_sets) -> dict:
     images, reports, labels = embed(model, dataset)
     out = recall_at_k((reports @ images.t()).numpy())
-    pos, neg = prompt_embeddings(model, prompt_sets)
+    pos, neg = (x.cpu() for x in prompt_embeddings(model, prompt_sets))  # beside the image embeddings
     probs = probabilities(images, pos, neg, model.config.temperature).numpy()
     for j, name in enumerate(label_names):
         truth = np.array([lab.get(name, 0) for lab in labels])
