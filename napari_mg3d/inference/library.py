@@ -25,6 +25,7 @@ from ..io.errors import InputError
 from . import vector_index
 
 DB, INDEXES = "library.sqlite", {"image": "image.faiss", "report": "report.faiss"}
+SAVE_EVERY = 30.0  # seconds between index writes while adding
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cases (
@@ -62,6 +63,8 @@ class CaseLibrary:
             raise InputError(f"the case library in {self.folder} is corrupt ({exc}); delete the folder "
                              "and add the cases again") from None
         self._indexes: dict = {}
+        self._dirty: set = set()
+        self._saved = time.monotonic()
 
     # -- identity --------------------------------------------------------------------------------
     @property
@@ -106,6 +109,7 @@ class CaseLibrary:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
+        self.flush()
         self.db.close()
 
     # -- contents --------------------------------------------------------------------------------
@@ -117,7 +121,9 @@ class CaseLibrary:
 
     def add(self, rows: list[dict]) -> None:
         """Rows of case_id, report, labels, volume, image (vector), report_vec (vector): committed
-        together, then the indexes are extended and saved."""
+        together (durable and visible to readers at once), then this library's indexes are
+        extended in memory. Index files are written by ``flush`` (at most every ``SAVE_EVERY``
+        seconds from here, and on close); a reader whose file lags catches up from the database."""
         if not rows:
             return
         indexes = {kind: self.index(kind) for kind in INDEXES}  # as they are before this batch
@@ -133,19 +139,29 @@ class CaseLibrary:
             vector_index.add(index, np.stack([np.asarray(r[column], np.float32) for r in rows]), ids)
             if vector_index.outgrown(index):  # exact search got too slow: an inverted file now
                 index = vector_index.build_index(*self.vectors(kind))
-            vector_index.save(index, self.folder / INDEXES[kind])
             self._indexes[kind] = index
+            self._dirty.add(kind)
+        if time.monotonic() - self._saved > SAVE_EVERY:
+            self.flush()
 
-    def vectors(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    def flush(self) -> None:
+        """Write the changed indexes (atomically)."""
+        for kind in sorted(self._dirty):
+            vector_index.save(self._indexes[kind], self.folder / INDEXES[kind])
+        self._dirty.clear()
+        self._saved = time.monotonic()
+
+    def vectors(self, kind: str, after: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(vectors, row ids) of the cases whose row id is above ``after``, in order."""
         column = {"image": "image", "report": "report_vec"}[kind]
-        rows = self.db.execute(f"SELECT row, {column} FROM cases ORDER BY row").fetchall()
+        rows = self.db.execute(f"SELECT row, {column} FROM cases WHERE row > ? ORDER BY row", (after,)).fetchall()
         if not rows:
             return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
         return np.stack([np.frombuffer(b, np.float32) for _, b in rows]), np.array([r for r, _ in rows], np.int64)
 
     def index(self, kind: str):
-        """The FAISS index of ``kind`` (image or report), rebuilt from the database if it is missing
-        or does not match it."""
+        """The FAISS index of ``kind`` (image or report): the saved one, caught up with the cases
+        added since it was written; rebuilt from the database if it is missing or unreadable."""
         if kind in self._indexes:
             return self._indexes[kind]
         path = self.folder / INDEXES[kind]
@@ -155,7 +171,12 @@ class CaseLibrary:
                 index = vector_index.load(path)
             except RuntimeError:
                 index = None
-        if index is None or index.ntotal != len(self):
+        total = len(self)
+        if index is not None and index.ntotal < total:  # written before the latest batches
+            vectors, ids = self.vectors(kind, after=vector_index.max_id(index))
+            if len(ids) == total - index.ntotal:
+                vector_index.add(index, vectors, ids)
+        if index is None or index.ntotal != total:
             vectors, ids = self.vectors(kind)
             dim = vectors.shape[1] if len(vectors) else int((self.signature or {}).get("dim", 0))
             if not dim:

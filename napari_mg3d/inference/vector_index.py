@@ -25,7 +25,7 @@ def build_index(vectors: np.ndarray, ids: np.ndarray, exact_up_to: int = EXACT_U
         quantizer = faiss.IndexFlatIP(d)
         ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
-        train = vectors[rng.choice(len(vectors), min(len(vectors), 30 * nlist), replace=False)]
+        train = vectors[rng.choice(len(vectors), min(len(vectors), 40 * nlist), replace=False)]
         ivf.train(train)
         ivf.nprobe = nprobe or max(8, nlist // 32)
         index = faiss.IndexIDMap2(ivf)
@@ -46,6 +46,14 @@ def outgrown(index, exact_up_to: int = EXACT_UP_TO) -> bool:
     import faiss
 
     return isinstance(faiss_inner(index), faiss.IndexFlat) and index.ntotal > exact_up_to
+
+
+def max_id(index) -> int:
+    """The largest id in an id-mapped index (0 when empty)."""
+    import faiss
+
+    ids = faiss.vector_to_array(index.id_map)
+    return int(ids.max()) if len(ids) else 0
 
 
 def add(index, vectors: np.ndarray, ids: np.ndarray) -> None:

@@ -92,7 +92,7 @@ def test_another_model_rebuilds_and_a_corrupt_library_is_reported(setup, tmp_pat
     assert _mg3d("search", str(tmp_path / "nothing"), "--case", "x").returncode == 2
 
 
-def test_readers_keep_working_while_a_writer_adds(tmp_path):
+def test_readers_keep_working_while_a_writer_adds(tmp_path, monkeypatch):
     signature = {"checkpoint_sha256": "x", "profile": "p", "dim": 4}
     writer, _ = CaseLibrary.for_model(tmp_path / "lib", signature)
     rng = np.random.default_rng(0)
@@ -108,7 +108,20 @@ def test_readers_keep_working_while_a_writer_adds(tmp_path):
     before = reader.search(writer.embedding("c0"), k=3)
     writer.add(rows(5, 5))  # while the reader is open
     assert [h.case_id for h in reader.search(writer.embedding("c0"), k=3)] == [h.case_id for h in before]
-    assert len(reader) == 10 and len(CaseLibrary(tmp_path / "lib").search(writer.embedding("c0"), k=20)) == 10
+    assert len(reader) == 10
+    # the index file still holds 5 (written by the first reader): a new reader catches up from the
+    # database without rebuilding the index
+    from napari_mg3d.inference import vector_index
+
+    assert vector_index.load(tmp_path / "lib" / "image.faiss").ntotal == 5
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("rebuilt")
+
+    monkeypatch.setattr(vector_index, "build_index", no_rebuild)
+    assert len(CaseLibrary(tmp_path / "lib").search(writer.embedding("c0"), k=20)) == 10
+    writer.close()  # writes the extended indexes
+    assert vector_index.load(tmp_path / "lib" / "image.faiss").ntotal == 10
 
 
 def test_no_patient_identifiers_reach_the_library(setup, tmp_path):
