@@ -79,6 +79,7 @@ def main() -> None:
     new = clustered(args.add, args.dim, centres, rng)
     rows = [{"case_id": f"new{i}", "report": "", "labels": {}, "image": new[i], "report_vec": new[i]}
             for i in range(args.add)]
+    lib._saved = time.monotonic()  # the index write is timed on its own row below
     t = time.perf_counter()
     lib.add(rows)
     t_add = time.perf_counter() - t
