@@ -1,6 +1,6 @@
 """The pointing game on held-out synthetic cases: does the maximum of a sentence's attention map
 fall inside the mask of the finding that sentence names? Against chance: the finding's share of
-the volume (a uniformly random point) and of the body.
+the volume (where a uniformly random point would fall).
 
 The sentence naming a finding is found by the report labeller (the sentence whose labels include
 the finding's CT-RATE label), not by the synthetic templates.
@@ -42,7 +42,7 @@ def main() -> None:
 
     rows = list(csv.DictReader(manifest.open()))[: args.cases]
     loaded = load_model(args.checkpoint, "cpu")
-    hits, chance_volume, chance_body = defaultdict(list), defaultdict(list), defaultdict(list)
+    hits, chance_volume = defaultdict(list), defaultdict(list)
     for row in rows:
         volume = read_volume(manifest.parent / row["volume"])
         report = (manifest.parent / row["report"]).read_text(encoding="utf-8")
@@ -50,7 +50,6 @@ def main() -> None:
         x = model_input(volume, loaded.profile)
         maps = {"affinity": sentence_maps(loaded.model, x, report),
                 "gradient": sentence_maps(loaded.model, x, report, refine=True)}
-        body = volume.array > -500
         for finding, info in findings.items():
             label = CT_RATE_LABEL[finding]
             mask = read_volume(manifest.parent / info["mask"]).array > 0
@@ -62,7 +61,6 @@ def main() -> None:
                 peak = np.unravel_index(int(np.argmax(heat)), heat.shape)
                 hits[(finding, method)].append(bool(mask[peak]))
             chance_volume[finding].append(mask.mean())
-            chance_body[finding].append((mask & body).sum() / max(body.sum(), 1))
     table, overall = [], defaultdict(list)
     for finding in sorted(chance_volume):
         row = [finding, len(chance_volume[finding])]
@@ -70,12 +68,12 @@ def main() -> None:
             h = hits.get((finding, method), [])
             overall[method] += h
             row.append(f"{np.mean(h):.3f}" if h else "-")
-        table.append(row + [f"{np.mean(chance_volume[finding]):.3f}", f"{np.mean(chance_body[finding]):.3f}"])
+        table.append(row + [f"{np.mean(chance_volume[finding]):.3f}"])
     chance = np.mean([c for v in chance_volume.values() for c in v])
     table.append(["all", len(overall["affinity"]), f"{np.mean(overall['affinity']):.3f}",
-                  f"{np.mean(overall['gradient']):.3f}", f"{chance:.3f}", ""])
+                  f"{np.mean(overall['gradient']):.3f}", f"{chance:.3f}"])
     print(f"pointing game, {len(rows)} held-out synthetic cases, {Path(args.checkpoint).name}")
-    print_table(["finding", "sentences", "hit: affinity", "hit: gradient", "chance (volume)", "chance (body)"], table)
+    print_table(["finding", "sentences", "hit: affinity", "hit: gradient", "chance"], table)
 
 
 if __name__ == "__main__":
