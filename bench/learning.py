@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=100)
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seconds-per-step", type=float, default=2.0,
                         help="estimate on this machine: the schedule decays over minutes / this many steps")
     parser.add_argument("--out", default="runs/learning")
