@@ -22,11 +22,24 @@ class CaseDataset:
     def __len__(self) -> int:
         return len(self.cases)
 
+    @staticmethod
+    def collate(items: list[dict]) -> dict:
+        return collate(items)
+
     def __getitem__(self, i: int) -> dict:
         case = self.cases[i]
         volume = self.cache.get(case.volume)
         return {"id": case.id, "volume": volume[None].astype(np.float32), "report": case.report,
                 "labels": case.labels}
+
+
+def batches(dataset, batch_size: int = 8, count: int | None = None):
+    """The first ``count`` items of ``dataset`` (all by default), collated ``batch_size`` at a time
+    (by the dataset's own ``collate``; a plain list of case items by ``collate``)."""
+    count = len(dataset) if count is None else min(count, len(dataset))
+    join = getattr(dataset, "collate", collate)
+    for start in range(0, count, batch_size):
+        yield join([dataset[i] for i in range(start, min(start + batch_size, count))])
 
 
 def collate(items: list[dict]) -> dict:

@@ -62,15 +62,15 @@ def _affinity_maps(model, volume_input: torch.Tensor, report: str, phrases) -> l
     for text, group, source in texts:
         batch = model.tokenize([text]).to(device)
         tokens = model.text_tokens(batch.input_ids, batch.attention_mask)
-        sents = model.sentences(tokens, batch)  # (1, s, d)
-        affinity = model.sentence_patch_affinity(img, sents)[0].float().cpu().numpy()  # (s, n)
-        used = batch.sentence_mask[0].cpu().numpy()
         if source == "typed":
             # the phrase as one sentence: the mean over its tokens
             mean = tokens[:, batch.attention_mask[0].bool()].mean(1, keepdim=True)
             a = model.sentence_patch_affinity(img, mean)[0, 0].float().cpu().numpy()
             out.append(AttentionMap(text, "typed", a.reshape(grid)))
             continue
+        sents = model.sentences(tokens, batch)  # (1, s, d)
+        affinity = model.sentence_patch_affinity(img, sents)[0].float().cpu().numpy()  # (s, n)
+        used = batch.sentence_mask[0].cpu().numpy()
         # the tokenizer splits the group again: match its sentences to ours by text
         pending = list(group)
         for k, text_k in enumerate(batch.sentences[0]):

@@ -25,6 +25,7 @@ from ..io.errors import InputError
 from . import vector_index
 
 DB, INDEXES = "library.sqlite", {"image": "image.faiss", "report": "report.faiss"}
+COLUMNS = {"image": "image", "report": "report_vec"}  # index kind -> embedding column
 SAVE_EVERY = 30.0  # seconds between index writes while adding
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -134,7 +135,7 @@ class CaseLibrary:
                 (r["case_id"], r["report"], json.dumps(r.get("labels") or {}), str(r.get("volume", "")), now,
                  _blob(r["image"]), _blob(r["report_vec"]))).lastrowid for r in rows]
         ids = np.array(cursor, dtype=np.int64)
-        for kind, column in (("image", "image"), ("report", "report_vec")):
+        for kind, column in COLUMNS.items():
             index = indexes[kind]
             vector_index.add(index, np.stack([np.asarray(r[column], np.float32) for r in rows]), ids)
             if vector_index.outgrown(index):  # exact search got too slow: an inverted file now
@@ -153,7 +154,7 @@ class CaseLibrary:
 
     def vectors(self, kind: str, after: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """(vectors, row ids) of the cases whose row id is above ``after``, in order."""
-        column = {"image": "image", "report": "report_vec"}[kind]
+        column = COLUMNS[kind]
         rows = self.db.execute(f"SELECT row, {column} FROM cases WHERE row > ? ORDER BY row", (after,)).fetchall()
         if not rows:
             return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
@@ -188,7 +189,7 @@ class CaseLibrary:
         return index
 
     def embedding(self, case_id: str, kind: str = "image") -> np.ndarray:
-        column = {"image": "image", "report": "report_vec"}[kind]
+        column = COLUMNS[kind]
         row = self.db.execute(f"SELECT {column} FROM cases WHERE case_id = ?", (case_id,)).fetchone()
         if row is None:
             raise InputError(f"no case {case_id!r} in the library {self.folder}")

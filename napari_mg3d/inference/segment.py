@@ -4,7 +4,6 @@ the volume's geometry."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -34,19 +33,13 @@ def load_segmenter(checkpoint, device: str = "auto"):
 
 def segment_volume(net, meta: dict, volume, progress=None) -> np.ndarray:
     """uint8 (z, y, x) labels on the volume's grid. ``progress(done, total)`` per class resampled."""
-    import torch
-
-    from ..data.preprocess import preprocess_array
     from ..data.profiles import get_profile
     from ..data.restore import to_original_grid
     from ..train.finetune_seg import predict_probabilities
-    from .modality_check import modality_warning
+    from .encode import model_input
 
     profile = get_profile(meta["profile"])
-    warning = modality_warning(volume.modality, profile)
-    if warning:
-        warnings.warn(warning, stacklevel=2)
-    x = torch.from_numpy(preprocess_array(volume.array, volume.geometry, profile))[None, None]
+    x = model_input(volume, profile)  # warns when the modality differs from the profile's
     device = next(net.parameters()).device
     probs = predict_probabilities(net, x.to(device))[0].cpu().numpy()
     best = np.full(volume.array.shape, -1.0, dtype=np.float32)

@@ -10,7 +10,7 @@ import torch
 def calibrate_alignment(model, dataset, cases: int = 256, batch_size: int = 8) -> int:
     """Exact mean and variance over up to ``cases`` cases of ``dataset``; returns how many were used.
     A model without centred alignment is left alone (returns 0)."""
-    from ..data.dataset import collate
+    from ..data.dataset import batches
 
     head = model.itc_head
     norms = [getattr(head, "vision_center", None), getattr(head, "language_center", None)]
@@ -20,9 +20,7 @@ def calibrate_alignment(model, dataset, cases: int = 256, batch_size: int = 8) -
     model.eval()
     device = next(model.parameters()).device
     images, reports = [], []
-    count = min(cases, len(dataset))
-    for start in range(0, count, batch_size):
-        batch = collate([dataset[i] for i in range(start, min(start + batch_size, count))])
+    for batch in batches(dataset, batch_size, cases):
         images.append(model.image_vector(batch["volume"].to(device)))
         reports.append(model.report_vector_of(model.tokenize(batch["report"]).to(device)))
     for norm, vectors in zip(norms, (torch.cat(images), torch.cat(reports))):
@@ -33,4 +31,4 @@ def calibrate_alignment(model, dataset, cases: int = 256, batch_size: int = 8) -
         norm.momentum = momentum
         norm.eval()
     model.train(was_training)
-    return count
+    return min(cases, len(dataset))

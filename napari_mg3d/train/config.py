@@ -49,21 +49,6 @@ class TrainConfig(RunSettings):
     head_lr_scale: float = 5.0  # heads and fusion learn 5x faster (official recipe)
 
 
-def start_run(config: RunSettings, resume: bool) -> tuple[Path, Path]:
-    """(output folder, its last.ckpt) after the checks every run makes first; seeds everything."""
-    import lightning as L
-
-    if not config.manifest:
-        raise InputError("no manifest: set manifest in the config or with --set manifest=PATH")
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    last = out / "last.ckpt"
-    if resume and not last.is_file():
-        raise InputError(f"nothing to resume: {last} does not exist")
-    L.seed_everything(config.seed, workers=True)
-    return out, last
-
-
 def parse_value(text: str):
     try:
         return json.loads(text)

@@ -11,13 +11,12 @@ from ..inference.zeroshot import probabilities, prompt_embeddings
 
 @torch.no_grad()
 def embed(model, dataset, batch_size: int = 8, device=None):
-    from ..data.dataset import collate
+    from ..data.dataset import batches
 
     model.eval()
     device = device if device is not None else next(model.parameters()).device
     images, reports, labels = [], [], []
-    for start in range(0, len(dataset), batch_size):
-        batch = collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+    for batch in batches(dataset, batch_size):
         images.append(model.image_embedding(batch["volume"].to(device)).cpu())
         reports.append(model.report_embedding(model.tokenize(batch["report"]).to(device)).cpu())
         labels += batch["labels"]

@@ -8,12 +8,11 @@ model.safetensors with the model config, profile and class names in its metadata
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io.errors import InputError
-from .config import RunSettings, start_run
+from .config import RunSettings
 
 
 @dataclass
@@ -55,13 +54,10 @@ def base_model(config: FinetuneConfig):
 
 
 def run(config: FinetuneConfig, resume: bool = False) -> Path:
-    import lightning as L
-    import torch
-
+    from ..data.dataset import CaseDataset
     from ..data.profiles import get_profile
     from ..model.checkpoint import save_checkpoint
-    from .callbacks import AtomicCheckpoint, JsonlMetrics
-    from .pretrain import checked_cases, held_out_cases
+    from .run import checked_cases, fit, held_out_cases, start_run
 
     if config.task not in ("seg", "cls"):
         raise InputError(f"task must be seg or cls, not {config.task!r}")
@@ -71,6 +67,7 @@ def run(config: FinetuneConfig, resume: bool = False) -> Path:
     cache = config.cache_dir or out / "cache"
     train_cases = checked_cases(config, "train", out)
     val_cases = held_out_cases(config, out, minimum=1 if config.task == "seg" else 2)
+    metrics = out / "metrics.jsonl"
     if config.task == "seg":
         from .finetune_seg import SegDataset, SegModule, SegValidation, class_names
 
@@ -81,45 +78,24 @@ def run(config: FinetuneConfig, resume: bool = False) -> Path:
         data = SegDataset(train_cases, profile, cache)
         classes = config.classes or class_names(data)
         module = SegModule(config.to_dict(), model_config, len(classes) + 1, state)
-        validation = SegValidation(SegDataset(val_cases, profile, cache), classes, out / "metrics.jsonl",
-                                   config.val_every_epochs)
+        validation = SegValidation(SegDataset(val_cases, profile, cache), classes, metrics, config.val_every_epochs)
         extra = {"kind": "segmenter", "classes": classes}
     else:
         from .finetune_cls import ClsModule, ClsValidation, label_names
-
-        from ..data.dataset import CaseDataset
 
         labels = config.labels or label_names(train_cases)
         if not labels:
             raise InputError(f"{config.manifest}: no labels to learn (set labels=[...] or add a labels column)")
         data = CaseDataset(None, profile, cache_dir=cache, cases=train_cases)
         module = ClsModule(config.to_dict(), model_config, labels, state)
-        validation = ClsValidation(CaseDataset(None, profile, cache_dir=cache, cases=val_cases), labels,
-                                   out / "metrics.jsonl", config.val_every_epochs)
+        validation = ClsValidation(CaseDataset(None, profile, cache_dir=cache, cases=val_cases), labels, metrics,
+                                   config.val_every_epochs)
         extra = {"kind": "classifier", "labels": labels, "mode": config.mode}
     if len(data) < config.batch_size:
         raise InputError(f"{len(data)} usable training case(s), fewer than batch_size={config.batch_size}")
-    loader = torch.utils.data.DataLoader(data, batch_size=config.batch_size, shuffle=True, drop_last=True,
-                                         collate_fn=data.collate if hasattr(data, "collate") else _collate,
-                                         num_workers=config.num_workers)
-    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
-    trainer = L.Trainer(
-        max_steps=config.max_steps, default_root_dir=str(out), enable_checkpointing=False,
-        logger=L.pytorch.loggers.TensorBoardLogger(str(out), name="tensorboard"),
-        callbacks=[JsonlMetrics(out / "metrics.jsonl", config.log_every),
-                   AtomicCheckpoint(out, config.checkpoint_every), validation],
-        log_every_n_steps=config.log_every, enable_progress_bar=False, enable_model_summary=False,
-        **config.trainer,
-    )
-    trainer.fit(module, loader, ckpt_path=str(last) if resume else None, weights_only=True)
+    trainer = fit(config, module, data, validation, out, last, resume)
     final = out / "model.safetensors"
     if trainer.is_global_zero:
         save_checkpoint(module.net, final, profile=profile.to_dict(),
                         extra={**extra, "step": trainer.global_step, "manifest": str(config.manifest)})
     return final
-
-
-def _collate(items):
-    from ..data.dataset import collate
-
-    return collate(items)

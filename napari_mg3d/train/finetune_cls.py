@@ -3,17 +3,14 @@ encoder, frozen (linear probe) or trained with it (full fine-tuning); validation
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
-
 import lightning as L
 import numpy as np
 import torch
 from torch import nn
 
 from ..model.swin import SwinEncoder
-from .schedule import warmup_linear
+from .schedule import scheduled
+from .validation import EpochValidation
 
 
 def label_names(cases) -> list[str]:
@@ -66,39 +63,31 @@ class ClsModule(L.LightningModule):
         if c["mode"] != "probe":
             groups.append({"params": list(self.net.encoder.parameters()), "lr": c["lr"] * c["encoder_lr_scale"]})
         optimizer = torch.optim.AdamW(groups, weight_decay=c["weight_decay"])
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_linear(step, c["warmup_steps"], c["max_steps"]))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        return scheduled(optimizer, c)
 
 
-class ClsValidation(L.Callback):
+class ClsValidation(EpochValidation):
+    """AUC per label on the held-out cases."""
+
     def __init__(self, dataset, labels: list[str], metrics_path, every_epochs: int = 1, batch_size: int = 8):
-        self.dataset, self.labels, self.path = dataset, labels, Path(metrics_path)
-        self.every, self.batch_size = max(1, every_epochs), batch_size
+        super().__init__(dataset, metrics_path, every_epochs, batch_size)
+        self.labels = labels
 
     @torch.no_grad()
-    def on_train_epoch_end(self, trainer, pl_module):
-        if len(self.dataset) < 2 or (trainer.current_epoch + 1) % self.every or not trainer.is_global_zero:
-            return
-        from ..data.dataset import collate
+    def measure(self, trainer, pl_module):
+        from ..data.dataset import batches
         from ..inference.metrics import roc_auc
 
         net = pl_module.net
         was_training = net.training
         net.eval()
         scores, truth = [], []
-        for start in range(0, len(self.dataset), self.batch_size):
-            batch = collate([self.dataset[i] for i in range(start, min(start + self.batch_size, len(self.dataset)))])
+        for batch in batches(self.dataset, self.batch_size):
             scores.append(torch.sigmoid(net(batch["volume"].to(pl_module.device))).cpu().numpy())
             truth += [[lab.get(n, 0) for n in self.labels] for lab in batch["labels"]]
         net.train(was_training)
         scores, truth = np.concatenate(scores), np.array(truth)
         auc = {n: roc_auc(scores[:, j], truth[:, j]) for j, n in enumerate(self.labels)}
         valid = [v for v in auc.values() if not np.isnan(v)]
-        record = {"event": "val", "step": trainer.global_step, "epoch": trainer.current_epoch,
-                  "cases": len(self.dataset), "auc_mean": float(np.mean(valid)) if valid else float("nan"),
-                  "auc": auc, "time": time.time()}
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-        if trainer.logger is not None and valid:
-            trainer.logger.log_metrics({"val/auc_mean": record["auc_mean"]}, step=trainer.global_step)
+        mean = float(np.mean(valid)) if valid else float("nan")
+        return {"auc_mean": mean, "auc": auc}, ({"auc_mean": mean} if valid else {})

@@ -4,16 +4,14 @@ module (DiceCE) and the sliding-window validation Dice."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import time
-from pathlib import Path
 
 import lightning as L
 import numpy as np
 import torch
 
 from ..data.cache import VolumeCache
-from .schedule import warmup_linear
+from .schedule import scheduled
+from .validation import EpochValidation
 
 
 def label_profile(profile):
@@ -72,9 +70,7 @@ class SegModule(L.LightningModule):
         rest = [p for n, p in self.net.named_parameters() if not n.startswith("encoder.")]
         optimizer = torch.optim.AdamW([{"params": encoder, "lr": c["lr"] * c["encoder_lr_scale"]},
                                        {"params": rest, "lr": c["lr"]}], weight_decay=c["weight_decay"])
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_linear(step, c["warmup_steps"], c["max_steps"]))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        return scheduled(optimizer, c)
 
 
 @torch.no_grad()
@@ -97,14 +93,16 @@ def dice_per_class(prediction: np.ndarray, truth: np.ndarray, classes: int) -> l
     return out
 
 
-class SegValidation(L.Callback):
-    def __init__(self, dataset: SegDataset, classes: list[str], metrics_path, every_epochs: int = 1):
-        self.dataset, self.classes, self.path = dataset, classes, Path(metrics_path)
-        self.every = max(1, every_epochs)
+class SegValidation(EpochValidation):
+    """Sliding-window Dice per class on the held-out cases (profile grid)."""
 
-    def on_train_epoch_end(self, trainer, pl_module):
-        if not len(self.dataset) or (trainer.current_epoch + 1) % self.every or not trainer.is_global_zero:
-            return
+    minimum = 1
+
+    def __init__(self, dataset: SegDataset, classes: list[str], metrics_path, every_epochs: int = 1):
+        super().__init__(dataset, metrics_path, every_epochs)
+        self.classes = classes
+
+    def measure(self, trainer, pl_module):
         net = pl_module.net
         was_training = net.training
         net.eval()
@@ -115,10 +113,5 @@ class SegValidation(L.Callback):
             scores.append(dice_per_class(probs.argmax(1)[0].cpu().numpy(), item["label"][0], len(self.classes) + 1))
         net.train(was_training)
         per_class = {name: float(np.nanmean([s[k] for s in scores])) for k, name in enumerate(self.classes)}
-        record = {"event": "val", "step": trainer.global_step, "epoch": trainer.current_epoch,
-                  "cases": len(self.dataset), "dice_mean": float(np.nanmean(list(per_class.values()))),
-                  "dice": per_class, "time": time.time()}
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-        if trainer.logger is not None:
-            trainer.logger.log_metrics({"val/dice_mean": record["dice_mean"]}, step=trainer.global_step)
+        mean = float(np.nanmean(list(per_class.values())))
+        return {"dice_mean": mean, "dice": per_class}, {"dice_mean": mean}

@@ -7,7 +7,7 @@ import torch
 
 from ..model import objectives as obj
 from ..model.factory import create_model
-from .schedule import warmup_linear
+from .schedule import scheduled
 
 ENCODER_PREFIXES = ("vision_encoder.", "language_encoder.")
 
@@ -38,7 +38,4 @@ class PretrainModule(L.LightningModule):
             {"params": encoders, "lr": c["lr"]},
             {"params": heads, "lr": c["lr"] * c["head_lr_scale"]},
         ], weight_decay=c["weight_decay"])
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_linear(step, c["warmup_steps"], c["max_steps"])
-        )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        return scheduled(optimizer, c)

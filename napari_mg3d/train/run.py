@@ -1,0 +1,74 @@
+"""What every training run does, pre-training or fine-tuning: check the output folder and the
+manifest's cases, load batches, and fit with the metrics file, atomic checkpoints and validation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..io.errors import InputError
+
+
+def start_run(config, resume: bool) -> tuple[Path, Path]:
+    """(output folder, its last.ckpt) after the checks every run makes first; seeds everything."""
+    import lightning as L
+
+    if not config.manifest:
+        raise InputError("no manifest: set manifest in the config or with --set manifest=PATH")
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last = out / "last.ckpt"
+    if resume and not last.is_file():
+        raise InputError(f"nothing to resume: {last} does not exist")
+    L.seed_everything(config.seed, workers=True)
+    return out, last
+
+
+def checked_cases(config, split: str, out: Path) -> list:
+    """The manifest's good cases of ``split``; the bad ones are written to <out>/bad_cases_<split>.json
+    and named on stderr, and with ``bad_cases=refuse`` the run stops before it starts."""
+    from ..data.case_check import check_manifest
+
+    if config.bad_cases not in ("skip", "refuse"):
+        raise InputError(f"bad_cases must be skip or refuse, not {config.bad_cases!r}")
+    check = check_manifest(config.manifest, split)
+    if check.problems:
+        (out / f"bad_cases_{split}.json").write_text(json.dumps(check.problems, indent=2))
+        if config.bad_cases == "refuse":
+            raise InputError(f"{Path(config.manifest).name}: {check.summary()} (bad_cases=refuse)")
+        print(f"mg3d: skipping {check.summary()}", file=sys.stderr)
+    return check.cases
+
+
+def held_out_cases(config, out: Path, minimum: int = 2) -> list:
+    """The validation cases: ``val_split``, else "test", whichever has ``minimum`` good cases
+    (retrieval needs two to choose between)."""
+    for split in dict.fromkeys([config.val_split, "test"]):
+        cases = checked_cases(config, split, out)
+        if len(cases) >= minimum:
+            return cases[: config.val_max_cases]
+    return []
+
+
+def fit(config, module, data, validation, out: Path, last: Path, resume: bool):
+    """Train ``module`` on ``data`` (a dataset with a ``collate``) under Lightning; returns the trainer."""
+    import lightning as L
+    import torch
+
+    from .callbacks import AtomicCheckpoint, JsonlMetrics
+
+    loader = torch.utils.data.DataLoader(data, batch_size=config.batch_size, shuffle=True, drop_last=True,
+                                         collate_fn=data.collate, num_workers=config.num_workers)
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    trainer = L.Trainer(
+        max_steps=config.max_steps, default_root_dir=str(out), enable_checkpointing=False,
+        logger=L.pytorch.loggers.TensorBoardLogger(str(out), name="tensorboard"),
+        callbacks=[JsonlMetrics(out / "metrics.jsonl", config.log_every),
+                   AtomicCheckpoint(out, config.checkpoint_every), validation],
+        log_every_n_steps=config.log_every, enable_progress_bar=False, enable_model_summary=False,
+        use_distributed_sampler=True, **config.trainer,
+    )
+    # our own checkpoints hold only tensors and plain values: load them without running code
+    trainer.fit(module, loader, ckpt_path=str(last) if resume else None, weights_only=True)
+    return trainer
