@@ -16,8 +16,8 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
     from ..io.report import find_report, read_report
     from ..io.volume import read_volume
     from ..io.writer import write_volume
-    from .attention import on_volume_grid, sentence_maps
-    from .encode import load_model, model_input
+    from .analysis import attention_maps
+    from .encode import load_model
 
     volume = read_volume(volume_path)
     report_file = Path(report_path) if report_path else find_report(volume_path)
@@ -25,12 +25,11 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
     if not report.strip() and not any(t.strip() for t in texts):
         raise InputError("nothing to map: the report is empty (or not found) and no --text was given")
     loaded = load_model(checkpoint, device)
-    maps = sentence_maps(loaded.model, model_input(volume, loaded.profile), report, texts, refine)
+    maps = attention_maps(loaded, volume, report, texts, refine)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     index = []
-    for i, amap in enumerate(maps, start=1):
-        heat = on_volume_grid(amap, volume, loaded.profile)
+    for i, (amap, heat) in enumerate(maps, start=1):
         name = f"{'sentence' if amap.source == 'report' else 'text'}_{i:02d}.nii.gz"
         write_volume(out / name, heat, volume.geometry)
         peak = np.unravel_index(int(np.argmax(heat)), heat.shape)  # (z, y, x)
@@ -44,22 +43,10 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
 
 def zeroshot_volume(checkpoint, volume_path, labels_file=None, device="auto") -> dict:
     from ..io.volume import read_volume
-    from ..knowledge.prompts import PromptSet, default_prompts, load_prompts
-    from .encode import load_model, model_input
-    from .zeroshot import probabilities, prompt_embeddings
+    from .analysis import zeroshot
+    from .encode import load_model
 
     loaded = load_model(checkpoint, device)
-    if labels_file:
-        prompt_sets = load_prompts(labels_file)
-    elif loaded.prompts:
-        prompt_sets = [PromptSet(p["label"], tuple(p["positive"]), tuple(p["negative"])) for p in loaded.prompts]
-    else:
-        prompt_sets = default_prompts()
-    volume = read_volume(volume_path)
-    import torch
-
-    with torch.no_grad():
-        image = loaded.model.image_embedding(model_input(volume, loaded.profile).to(next(loaded.model.parameters()).device))
-        pos, neg = prompt_embeddings(loaded.model, prompt_sets)
-        probs = probabilities(image, pos, neg, loaded.model.config.temperature)[0].cpu().numpy()
-    return {"volume": str(volume_path), "probabilities": {p.label: float(v) for p, v in zip(prompt_sets, probs)}}
+    prompt_sets = loaded.prompt_sets(labels_file)
+    probabilities = zeroshot(loaded, read_volume(volume_path), prompt_sets)
+    return {"volume": str(volume_path), "probabilities": probabilities}

@@ -13,17 +13,38 @@ class Loaded:
     model: object  # MG3D, eval mode, on its device
     profile: object  # data.profiles.Profile
     prompts: list | None  # the label prompt sets the checkpoint carries (dicts), if any
+    checkpoint: str | None = None  # None: a named architecture with untrained weights
+    name: str = ""  # the architecture
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    def prompt_sets(self, labels_file=None) -> list:
+        """The label set: from a file, else the checkpoint's own, else CT-RATE's 18."""
+        from ..knowledge.prompts import PromptSet, default_prompts, load_prompts
+
+        if labels_file:
+            return load_prompts(labels_file)
+        if self.prompts:
+            return [PromptSet(p["label"], tuple(p["positive"]), tuple(p["negative"])) for p in self.prompts]
+        return default_prompts()
 
 
-def load_model(checkpoint, device: str = "auto") -> Loaded:
+def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -> Loaded:
+    """A checkpoint (ours, which knows its architecture, or an official one of ``name``), or the
+    named architecture untrained when ``checkpoint`` is None."""
     from ..data.profiles import get_profile
     from ..model.checkpoint import read_metadata
     from ..model.factory import create_model
 
-    model = create_model("mg3d-tiny", checkpoint=checkpoint, device=device).eval()
+    if checkpoint is None:
+        model = create_model(name, device=device).eval()
+        return Loaded(model, get_profile(model.config.profile), None, None, model.config.name)
+    model = create_model(name, checkpoint=checkpoint, device=device).eval()
     meta = read_metadata(checkpoint) or {}
     profile = get_profile(meta.get("profile") or model.config.profile)
-    return Loaded(model, profile, meta.get("prompts"))
+    return Loaded(model, profile, meta.get("prompts"), str(checkpoint), model.config.name)
 
 
 def model_input(volume, profile):

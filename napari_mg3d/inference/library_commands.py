@@ -3,6 +3,7 @@ and resumable: cases already there are skipped, each batch is committed) and que
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -14,11 +15,48 @@ from .library import CaseLibrary
 
 def model_signature(checkpoint, profile, dim: int) -> dict:
     """What makes embeddings comparable: the checkpoint's bytes, the profile, the dimension."""
+    stat = Path(checkpoint).stat()
+    digest = _sha256(str(Path(checkpoint).resolve()), stat.st_size, stat.st_mtime_ns)
+    return {"checkpoint_sha256": digest, "profile": profile.signature(), "dim": dim}
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """The file's digest, remembered while its size and modification time stay the same."""
     digest = hashlib.sha256()
-    with open(checkpoint, "rb") as f:
+    with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
-    return {"checkpoint_sha256": digest.hexdigest(), "profile": profile.signature(), "dim": dim}
+    return digest.hexdigest()
+
+
+def signature_of(loaded) -> dict:
+    if loaded.checkpoint is None:
+        raise InputError("an untrained model has no library: load a checkpoint first")
+    return model_signature(loaded.checkpoint, loaded.profile, loaded.model.itc_head.vision_proj.out_features)
+
+
+def open_for_model(folder, loaded) -> CaseLibrary:
+    """The library in ``folder``, refused when it was built with another model or profile."""
+    lib = CaseLibrary(folder)
+    if signature_of(loaded) != lib.signature:
+        lib.close()
+        raise InputError(f"the library in {folder} was built with another model or profile; "
+                         "rebuild it with mg3d library add --checkpoint this one")
+    return lib
+
+
+def search_with(lib: CaseLibrary, loaded, text: str | None = None, volume=None, k: int = 10) -> list:
+    """Hits for a text (report -> volume retrieval) or a Volume (image -> image)."""
+    from .analysis import image_embedding, text_embedding
+
+    if text is not None:
+        if not text.strip():
+            raise InputError("the search text is empty")
+        query = text_embedding(loaded, text)
+    else:
+        query = image_embedding(loaded, volume)
+    return lib.search(query, k, "image")
 
 
 def add_manifest(folder, manifest, checkpoint, device: str = "auto", batch_size: int = 8, progress=None) -> dict:
@@ -64,31 +102,25 @@ def search_library(folder, text: str | None = None, volume=None, case: str | Non
         raise InputError("--k must be at least 1")
     lib = CaseLibrary(folder)
     if case is not None:
-        hits = lib.search(lib.embedding(case, "image"), k, "image", exclude=case)
+        try:
+            hits = lib.search(lib.embedding(case, "image"), k, "image", exclude=case)
+        finally:
+            lib.close()
         return {"query": {"case": case}, "hits": [h.to_dict() for h in hits]}
-    import torch
-
-    from .encode import load_model, model_input
+    from .encode import load_model
 
     checkpoint = checkpoint or lib.get_meta("checkpoint")
+    lib.close()
     if not checkpoint or not Path(checkpoint).is_file():
         raise InputError("the library's checkpoint is not on this machine; give --checkpoint")
     loaded = load_model(checkpoint, device)
-    dim = loaded.model.itc_head.vision_proj.out_features
-    if model_signature(checkpoint, loaded.profile, dim) != lib.signature:
-        raise InputError(f"the library in {folder} was built with another model or profile; "
-                         "rebuild it with mg3d library add --checkpoint this one")
-    model = loaded.model
-    device_ = next(model.parameters()).device
-    with torch.no_grad():
-        if text is not None:
-            if not text.strip():
-                raise InputError("--text is empty")
-            query = model.report_embedding(model.tokenize([text]).to(device_))
-        else:
-            from ..io.volume import read_volume
+    lib = open_for_model(folder, loaded)
+    try:
+        from ..io.volume import read_volume
 
-            query = model.image_embedding(model_input(read_volume(volume), loaded.profile).to(device_))
-    hits = lib.search(query.cpu().numpy().astype(np.float32), k, "image")
+        image = read_volume(volume) if text is None else None
+        hits = search_with(lib, loaded, text=text, volume=image, k=k)
+    finally:
+        lib.close()
     return {"query": {"text": text} if text is not None else {"volume": str(volume)},
             "hits": [h.to_dict() for h in hits]}

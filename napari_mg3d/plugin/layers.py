@@ -66,3 +66,20 @@ def labels_layer(array: np.ndarray, geometry: Geometry, name: str, source: str =
     if names:
         meta["label_names"] = {int(k): v for k, v in names.items()}
     return array, {"name": name, "metadata": meta, "opacity": 0.4, **geometry.to_napari()}, "labels"
+
+
+def layer_volume(layer) -> Volume:
+    """A napari image or labels layer as a Volume: its data with the geometry it is drawn with
+    (the layer's scale, translate, rotate and affine), so results overlay it exactly."""
+    data = np.asarray(layer.data)
+    if data.ndim != 3:
+        from ..io.errors import InputError
+
+        raise InputError(f"{layer.name}: a 3D volume is needed, this layer has {data.ndim} dimensions")
+    geometry = Geometry.from_napari(layer.scale, layer.translate, layer.rotate, layer.affine.affine_matrix)
+    meta = layer.metadata or {}
+    return Volume(data, geometry, meta.get("source", ""), layer.name, meta.get("modality", "unknown"))
+
+
+def layer_report(layer) -> str:
+    return (layer.metadata or {}).get("report") or ""

@@ -69,3 +69,28 @@ class AtomicCheckpoint(L.Callback):
 
     def on_train_end(self, trainer, pl_module):
         self.save(trainer)
+
+
+STOP_FILE = "stop"
+
+
+class StopRequest(L.Callback):
+    """Ends the run cleanly when ``<out>/stop`` appears (the Training widget's Stop): the last
+    checkpoint and the exported model are written as at the end of a run, and --resume goes on."""
+
+    def __init__(self, folder: str | Path):
+        self.path = Path(folder) / STOP_FILE
+
+    def on_train_start(self, trainer, pl_module):
+        self.path.unlink(missing_ok=True)  # a request left from an earlier run
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self.path.exists():
+            trainer.should_stop = True
+            if trainer.is_global_zero:
+                JsonlMetrics(self.path.parent / "metrics.jsonl").write(
+                    trainer, {"event": "stopped", "step": trainer.global_step, "time": time.time()})
+
+    def on_train_end(self, trainer, pl_module):
+        if trainer.is_global_zero:
+            self.path.unlink(missing_ok=True)

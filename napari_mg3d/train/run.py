@@ -56,7 +56,7 @@ def fit(config, module, data, validation, out: Path, last: Path, resume: bool):
     import lightning as L
     import torch
 
-    from .callbacks import AtomicCheckpoint, JsonlMetrics
+    from .callbacks import AtomicCheckpoint, JsonlMetrics, StopRequest
 
     loader = torch.utils.data.DataLoader(data, batch_size=config.batch_size, shuffle=True, drop_last=True,
                                          collate_fn=data.collate, num_workers=config.num_workers)
@@ -65,7 +65,7 @@ def fit(config, module, data, validation, out: Path, last: Path, resume: bool):
         max_steps=config.max_steps, default_root_dir=str(out), enable_checkpointing=False,
         logger=L.pytorch.loggers.TensorBoardLogger(str(out), name="tensorboard"),
         callbacks=[JsonlMetrics(out / "metrics.jsonl", config.log_every),
-                   AtomicCheckpoint(out, config.checkpoint_every), validation],
+                   AtomicCheckpoint(out, config.checkpoint_every), StopRequest(out), validation],
         log_every_n_steps=config.log_every, enable_progress_bar=False, enable_model_summary=False,
         use_distributed_sampler=True, **config.trainer,
     )

@@ -1,13 +1,18 @@
-"""Case dock widget: the selected volume's geometry, CT window presets, and its report by sentence."""
+"""Case dock widget: the selected volume's geometry, CT window presets, its report by sentence, and
+where each sentence (or a typed phrase) points: an attention heatmap layer over the volume."""
 
 from __future__ import annotations
 
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QBrush, QColor
-from qtpy.QtWidgets import QComboBox, QFormLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                            QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from ..io.windows import WINDOW_PRESETS, contrast_limits
 from ..knowledge.report import parse_report
+from .heatmap import ATTENTION, add_heatmap, is_derived
+from .session import session_for
+from .tasks import TaskBar, run_task
 
 SENTENCE_ROLE = Qt.ItemDataRole.UserRole
 CUSTOM_WINDOW = "(custom)"
@@ -35,6 +40,12 @@ class CaseWidget(QWidget):
         self.sentence_list.setWordWrap(True)
         self.sentences = []
         self.parsed = None
+        self.session = session_for(napari_viewer)
+        self.phrase = QLineEdit()
+        self.phrase.setPlaceholderText("type a phrase, e.g. pleural effusion")
+        self.phrase_button = QPushButton("Map")
+        self.refine = QCheckBox("refine with gradients (Grad-CAM)")
+        self.taskbar = TaskBar()
 
         form = QFormLayout()
         form.addRow("Volume", self.layer_box)
@@ -43,13 +54,22 @@ class CaseWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.info)
-        layout.addWidget(QLabel("Report"))
+        layout.addWidget(QLabel("Report (click a sentence to see where it points)"))
         layout.addWidget(self.sentence_list, stretch=1)
+        row = QHBoxLayout()
+        row.addWidget(self.phrase, stretch=1)
+        row.addWidget(self.phrase_button)
+        layout.addLayout(row)
+        layout.addWidget(self.refine)
+        layout.addWidget(self.taskbar)
 
         self.layer_box.currentTextChanged.connect(self._show_layer)
         self.window_box.currentTextChanged.connect(self.apply_window)
         self.group_box.currentTextChanged.connect(lambda _: self._fill_sentences())
         self.sentence_list.currentItemChanged.connect(self._on_sentence)
+        self.sentence_selected.connect(lambda index, text: self.show_attention(text))
+        self.phrase_button.clicked.connect(lambda: self.show_attention(self.phrase.text(), typed=True))
+        self.phrase.returnPressed.connect(self.phrase_button.click)
         for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
             event.connect(self._refresh_layers)
         napari_viewer.layers.selection.events.active.connect(self._follow_active)
@@ -57,7 +77,7 @@ class CaseWidget(QWidget):
 
     # -- layers -----------------------------------------------------------------------------
     def image_layers(self):
-        return [layer for layer in self.viewer.layers if layer._type_string == "image"]
+        return [layer for layer in self.viewer.layers if layer._type_string == "image" and not is_derived(layer)]
 
     def current_layer(self):
         name = self.layer_box.currentText()
@@ -80,7 +100,7 @@ class CaseWidget(QWidget):
 
     def _follow_active(self, event=None):
         active = self.viewer.layers.selection.active
-        if active is not None and active._type_string == "image":
+        if active is not None and active._type_string == "image" and not is_derived(active):
             self.layer_box.setCurrentText(active.name)
 
     def _show_layer(self, name: str):
@@ -158,3 +178,47 @@ class CaseWidget(QWidget):
         if layer is None or preset not in WINDOW_PRESETS:
             return
         layer.contrast_limits = contrast_limits(preset)
+
+    # -- attention --------------------------------------------------------------------------
+    def show_attention(self, text: str, typed: bool = False):
+        """Add (or update) the heatmap of a report sentence or a typed phrase, computed in the
+        background; all of a report's sentences are mapped at once and kept for later clicks."""
+        from napari.utils.notifications import show_info
+
+        layer, loaded, text = self.current_layer(), self.session.loaded, text.strip()
+        if not text or layer is None:
+            return None
+        if loaded is None:
+            show_info("Load a model first (Plugins > MG-3D > Model) to see where sentences point.")
+            return None
+        refine = self.refine.isChecked()
+        key = (layer.name, id(loaded.model), refine, text if typed else None)
+        cached = self.session.attention_cache.get(key)
+        if cached is not None:
+            self._show_map(layer, cached, text)
+            return None
+
+        def work():
+            from ..inference.analysis import attention_maps
+            from ..plugin.layers import layer_report, layer_volume
+
+            volume = layer_volume(layer)
+            yield "encoding the volume and the report"
+            report = "" if typed else layer_report(layer)
+            return attention_maps(loaded, volume, report, [text] if typed else [], refine)
+
+        def done(maps):
+            self.session.attention_cache[key] = maps
+            self._show_map(layer, maps, text)
+
+        return run_task(work, f"Attention: {text[:40]}", done, owner=self.taskbar)
+
+    def _show_map(self, layer, maps, text: str):
+        match = next(((m, heat) for m, heat in maps if m.text == text), None)
+        if match is None:  # the sentence fell outside the text encoder's window
+            from napari.utils.notifications import show_warning
+
+            show_warning(f"no map for {text[:60]!r}: it lies beyond the text encoder's token window")
+            return
+        amap, heat = match
+        add_heatmap(self.viewer, layer, heat, text, ATTENTION, {"attention_source": amap.source})

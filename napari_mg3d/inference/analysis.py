@@ -1,0 +1,46 @@
+"""One volume through a loaded model: its attention maps on the volume's own grid, its zero-shot
+findings, and its embeddings. Shared by the ``mg3d`` commands and the viewer's widgets."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def attention_maps(loaded, volume, report: str = "", phrases=(), refine: bool = False) -> list:
+    """[(AttentionMap, heat)]: one per report sentence and typed phrase; ``heat`` is float32 on the
+    volume's (z, y, x) grid, so it overlays the volume in world millimetres."""
+    from .attention import on_volume_grid, sentence_maps
+    from .encode import model_input
+
+    maps = sentence_maps(loaded.model, model_input(volume, loaded.profile), report, phrases, refine)
+    return [(m, on_volume_grid(m, volume, loaded.profile)) for m in maps]
+
+
+def zeroshot(loaded, volume, prompt_sets=None) -> dict[str, float]:
+    """Probability per label (the checkpoint's label set unless ``prompt_sets`` is given)."""
+    from .encode import model_input
+    from .zeroshot import probabilities, prompt_embeddings
+
+    prompt_sets = prompt_sets or loaded.prompt_sets()
+    with torch.no_grad():
+        image = loaded.model.image_embedding(model_input(volume, loaded.profile).to(loaded.device))
+        pos, neg = prompt_embeddings(loaded.model, prompt_sets)
+        probs = probabilities(image, pos, neg, loaded.model.config.temperature)[0].cpu().numpy()
+    return {p.label: float(v) for p, v in zip(prompt_sets, probs)}
+
+
+@torch.no_grad()
+def image_embedding(loaded, volume) -> np.ndarray:
+    """(1, d) float32 unit vector of the volume in the global alignment space."""
+    from .encode import model_input
+
+    x = model_input(volume, loaded.profile).to(loaded.device)
+    return loaded.model.image_embedding(x).cpu().numpy().astype(np.float32)
+
+
+@torch.no_grad()
+def text_embedding(loaded, text: str) -> np.ndarray:
+    """(1, d) float32 unit vector of a report or phrase in the global alignment space."""
+    model = loaded.model
+    return model.report_embedding(model.tokenize([text]).to(loaded.device)).cpu().numpy().astype(np.float32)

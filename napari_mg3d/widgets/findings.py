@@ -1,0 +1,98 @@
+"""Findings dock widget: the zero-shot probability of each label for the current volume, sortable,
+with the report's own statement beside each label the report speaks of."""
+
+from __future__ import annotations
+
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
+                            QVBoxLayout, QWidget)
+
+from .heatmap import is_derived
+from .session import session_for
+from .tasks import TaskBar, run_task
+
+COLUMNS = ("Label", "Probability", "The report says")
+
+
+class FindingsWidget(QWidget):
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
+        self.layer_box = QComboBox()
+        self.run_button = QPushButton("Find")
+        self.run_button.clicked.connect(self.run)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(True)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.taskbar = TaskBar()
+        row = QHBoxLayout()
+        row.addWidget(self.layer_box, stretch=1)
+        row.addWidget(self.run_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.taskbar)
+        layout.addWidget(self.table, stretch=1)
+        layout.addWidget(self.note)
+        self.results: dict[str, float] = {}
+        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
+            event.connect(self._refresh_layers)
+        self._refresh_layers()
+
+    def _refresh_layers(self, event=None):
+        current = self.layer_box.currentText()
+        names = [la.name for la in self.viewer.layers if la._type_string == "image" and not is_derived(la)]
+        self.layer_box.clear()
+        self.layer_box.addItems(names)
+        if current in names:
+            self.layer_box.setCurrentText(current)
+
+    def run(self):
+        from napari.utils.notifications import show_info
+
+        loaded, name = self.session.loaded, self.layer_box.currentText()
+        if loaded is None:
+            show_info("Load a model first (Plugins > MG-3D > Model).")
+            return None
+        if name not in self.viewer.layers:
+            show_info("Open a volume first.")
+            return None
+        layer = self.viewer.layers[name]
+
+        def work():
+            from ..inference.analysis import zeroshot
+            from ..plugin.layers import layer_volume
+
+            volume = layer_volume(layer)
+            yield "encoding the volume"
+            return zeroshot(loaded, volume)
+
+        return run_task(work, f"Findings of {name}", lambda probs: self.show(probs, layer), owner=self.taskbar)
+
+    def show(self, probabilities: dict[str, float], layer=None):
+        from ..knowledge.report import parse_report
+        from ..plugin.layers import layer_report
+
+        self.results = probabilities
+        parsed = parse_report(layer_report(layer) if layer is not None else "")
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(probabilities))
+        for row, (label, p) in enumerate(probabilities.items()):
+            said = parsed.statements(label)
+            status = {f.status for s in said for f in s.findings if f.name == label}
+            self.table.setItem(row, 0, QTableWidgetItem(label))
+            item = QTableWidgetItem()
+            item.setData(Qt.ItemDataRole.DisplayRole, round(p, 3))  # numeric: sorts as a number
+            self.table.setItem(row, 1, item)
+            text = " ".join(s.text for s in said)
+            stated = QTableWidgetItem(f"[{'/'.join(sorted(status))}] {text}" if said else "")
+            stated.setToolTip(text)
+            self.table.setItem(row, 2, stated)
+        self.table.setSortingEnabled(True)
+        self.table.sortItems(1, Qt.SortOrder.DescendingOrder)
+        self.table.resizeColumnToContents(0)
+        self.note.setText("Probabilities from the checkpoint's prompt pairs; statuses from the report text.")

@@ -1,0 +1,59 @@
+"""What the MG-3D widgets of one viewer share: the loaded model and the case library, with signals
+when they change, and the background task each widget runs."""
+
+from __future__ import annotations
+
+import weakref
+
+from qtpy.QtCore import QObject, Signal
+
+from .settings import remember
+from .tasks import run_task
+
+_SESSIONS: dict[int, tuple[weakref.ref, "Session"]] = {}
+
+
+class Session(QObject):
+    model_changed = Signal(object)  # inference.encode.Loaded, or None
+    library_changed = Signal(str)
+    segmenter_offered = Signal(str)  # a segmentation checkpoint the Training widget made
+
+    def __init__(self, viewer):
+        super().__init__()
+        self.viewer = viewer
+        self.loaded = None
+        self.library = ""
+        self.attention_cache: dict = {}  # (layer name, model id) -> [(AttentionMap, heat)]
+
+    def load_model(self, checkpoint: str | None, name: str, device: str, owner=None, on_error=None):
+        """Load in the background; ``model_changed`` when done. Returns the task."""
+        from ..inference.encode import load_model
+
+        def work():
+            yield "reading the checkpoint" if checkpoint else f"building {name}"
+            return load_model(checkpoint or None, device, name)
+
+        return run_task(work, f"Loading {name if not checkpoint else checkpoint}", self._set_model, owner=owner,
+                        on_error=on_error)
+
+    def _set_model(self, loaded) -> None:
+        self.loaded = loaded
+        self.attention_cache.clear()
+        remember(checkpoint=loaded.checkpoint, model_name=loaded.name, device=str(loaded.device))
+        self.model_changed.emit(loaded)
+
+    def set_library(self, folder: str) -> None:
+        self.library = folder
+        remember(library=folder)
+        self.library_changed.emit(folder)
+
+
+def session_for(viewer) -> Session:
+    """The one Session of ``viewer`` (made on first use)."""
+    for key in [k for k, (ref, _) in _SESSIONS.items() if ref() is None]:
+        del _SESSIONS[key]
+    entry = _SESSIONS.get(id(viewer))
+    if entry is None or entry[0]() is not viewer:
+        entry = (weakref.ref(viewer), Session(viewer))
+        _SESSIONS[id(viewer)] = entry
+    return entry[1]
