@@ -96,7 +96,8 @@ class CaseWidget(QWidget):
             if with_report or names:
                 self.layer_box.setCurrentText((with_report or names)[0])
         self.layer_box.blockSignals(False)
-        self._show_layer(self.layer_box.currentText())
+        if self.layer_box.currentText() != current or not names:
+            self._show_layer(self.layer_box.currentText())  # a new case: its report afresh
 
     def _follow_active(self, event=None):
         active = self.viewer.layers.selection.active

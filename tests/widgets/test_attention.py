@@ -1,0 +1,62 @@
+import numpy as np
+
+from napari_mg3d.widgets.case import SENTENCE_ROLE, CaseWidget
+
+
+def _items(widget):
+    items = [widget.sentence_list.item(i) for i in range(widget.sentence_list.count())]
+    return [it for it in items if it.data(SENTENCE_ROLE) is not None]
+
+
+def test_clicking_sentences_adds_heatmaps_over_the_volume(loaded_session, qtbot, wait_task):
+    viewer, _ = loaded_session
+    image = viewer.layers[0]
+    case = CaseWidget(viewer)
+    qtbot.addWidget(case)
+    first, second = _items(case)[:2]
+    case.sentence_list.setCurrentItem(first)
+    wait_task(case)
+    name = f"attention: {first.text()}"
+    assert name in viewer.layers
+    heat = viewer.layers[name]
+    assert heat.data.shape == image.data.shape and heat.data.dtype == np.float32
+    np.testing.assert_allclose(heat.scale, image.scale)
+    np.testing.assert_allclose(heat.translate, image.translate)
+    assert heat.colormap.name == "inferno" and heat.blending == "additive"
+    assert heat.metadata["mg3d_kind"] == "attention" and heat.metadata["text"] == first.text()
+    assert case.layer_box.currentText() == image.name  # the heatmap is not taken for a new case
+    # the view moved to the slice of the heatmap's peak
+    peak = heat.metadata["peak_index_zyx"]
+    assert abs(viewer.dims.point[0] - heat.data_to_world(peak)[0]) < 1e-3
+    # the report's maps were computed once: the next sentence comes from the cache, at once
+    case.sentence_list.setCurrentItem(second)
+    assert not case.taskbar.busy() and f"attention: {second.text()}" in viewer.layers
+    assert not np.array_equal(viewer.layers[f"attention: {second.text()}"].data, heat.data)
+    # clicking the first again updates its layer rather than adding another
+    count = len(viewer.layers)
+    case.sentence_list.setCurrentItem(first)
+    assert len(viewer.layers) == count
+
+
+def test_a_typed_phrase_gets_its_own_heatmap(loaded_session, qtbot, wait_task):
+    viewer, _ = loaded_session
+    case = CaseWidget(viewer)
+    qtbot.addWidget(case)
+    case.phrase.setText("right pleural effusion")
+    case.phrase_button.click()
+    wait_task(case)
+    layer = viewer.layers["attention: right pleural effusion"]
+    assert layer.data.shape == viewer.layers[0].data.shape and layer.metadata["attention_source"] == "typed"
+
+
+def test_without_a_model_a_click_asks_for_one(make_napari_viewer, case_file, qtbot, monkeypatch):
+    import napari.utils.notifications as notifications
+
+    said = []
+    monkeypatch.setattr(notifications, "show_info", said.append)
+    viewer = make_napari_viewer()
+    viewer.open(case_file, plugin="napari-mg3d")
+    case = CaseWidget(viewer)
+    qtbot.addWidget(case)
+    case.sentence_list.setCurrentItem(_items(case)[0])
+    assert len(viewer.layers) == 1 and "Load a model" in said[0]

@@ -1,0 +1,36 @@
+from qtpy.QtCore import Qt
+
+from napari_mg3d.widgets.findings import FindingsWidget
+
+
+def test_findings_table_lists_every_label_sorted_with_the_report_statement(loaded_session, qtbot, wait_task,
+                                                                            synthetic_case):
+    viewer, _ = loaded_session
+    widget = FindingsWidget(viewer)
+    qtbot.addWidget(widget)
+    assert widget.layer_box.currentText() == viewer.layers[0].name
+    widget.run()
+    wait_task(widget)
+    table = widget.table
+    assert table.rowCount() == 18 and set(widget.results) == {table.item(r, 0).text() for r in range(18)}
+    probs = [table.item(r, 1).data(Qt.ItemDataRole.DisplayRole) for r in range(18)]
+    assert probs == sorted(probs, reverse=True) and all(0 <= p <= 1 for p in probs)
+    rows = {table.item(r, 0).text(): r for r in range(18)}
+    nodule = table.item(rows["Lung nodule"], 2).text()
+    assert nodule.startswith("[present]") and synthetic_case.details["nodule"]["lobe"] in nodule
+    assert table.item(rows["Consolidation"], 2).text().startswith("[absent]")
+    assert table.item(rows["Hiatal hernia"], 2).text() == ""  # the report does not speak of it
+    table.sortItems(0, Qt.SortOrder.AscendingOrder)  # sortable by label too
+    assert table.item(0, 0).text() == "Arterial wall calcification"
+
+
+def test_findings_need_a_model(make_napari_viewer, case_file, qtbot, monkeypatch):
+    import napari.utils.notifications as notifications
+
+    said = []
+    monkeypatch.setattr(notifications, "show_info", said.append)
+    viewer = make_napari_viewer()
+    viewer.open(case_file, plugin="napari-mg3d")
+    widget = FindingsWidget(viewer)
+    qtbot.addWidget(widget)
+    assert widget.run() is None and "Load a model" in said[0] and widget.table.rowCount() == 0
