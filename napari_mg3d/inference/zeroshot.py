@@ -7,12 +7,15 @@ import torch
 
 @torch.no_grad()
 def prompt_embeddings(model, prompt_sets) -> tuple[torch.Tensor, torch.Tensor]:
-    """(labels, d) mean positive and mean negative prompt embeddings, re-normalised."""
-    pos, neg = [], []
+    """(labels, d) mean positive and mean negative prompt embeddings, re-normalised. All prompts go
+    through the text encoder as one batch."""
+    texts = [t for p in prompt_sets for t in (*p.positive, *p.negative)]
+    emb = model.report_embedding(model.tokenize(texts).to(next(model.parameters()).device))
+    pos, neg, i = [], [], 0
     for p in prompt_sets:
-        for texts, out in ((p.positive, pos), (p.negative, neg)):
-            emb = model.report_embedding(model.tokenize(list(texts)).to(next(model.parameters()).device))
-            out.append(torch.nn.functional.normalize(emb.mean(0), dim=-1))
+        for n, out in ((len(p.positive), pos), (len(p.negative), neg)):
+            out.append(torch.nn.functional.normalize(emb[i:i + n].mean(0), dim=-1))
+            i += n
     return torch.stack(pos), torch.stack(neg)
 
 

@@ -4,6 +4,8 @@ it, the stop request, and the new lines of its metrics file as they are written.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,7 +18,9 @@ def training_command(kind: str, out, manifest=None, config=None, overrides=(), r
     """argv of ``mg3d pretrain|finetune seg|finetune cls`` for this Python."""
     if kind not in KINDS:
         raise ValueError(f"unknown training kind {kind!r}; one of {', '.join(KINDS)}")
-    argv = [sys.executable, "-m", "napari_mg3d.cli", *kind.split()]
+    # at a lower priority where the system can: the viewer that launched it stays responsive
+    nice = ["nice", "-n", "10"] if shutil.which("nice") and os.name == "posix" else []
+    argv = [*nice, sys.executable, "-m", "napari_mg3d.cli", *kind.split()]
     if config:
         argv.append(str(config))
     sets = [f"out={out}", *([f"manifest={manifest}"] if manifest else []), *overrides]

@@ -10,7 +10,7 @@ from qtpy.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLab
 
 from ..io.windows import WINDOW_PRESETS, contrast_limits
 from ..knowledge.report import parse_report
-from .heatmap import ATTENTION, add_heatmap, is_derived
+from .heatmap import ATTENTION, heatmap_layer, is_derived, prepare_heatmap_layer, show_heat
 from .session import session_for
 from .tasks import TaskBar, run_task
 
@@ -45,6 +45,9 @@ class CaseWidget(QWidget):
         self.phrase.setPlaceholderText("type a phrase, e.g. pleural effusion")
         self.phrase_button = QPushButton("Map")
         self.refine = QCheckBox("refine with gradients (Grad-CAM)")
+        self.keep = QCheckBox("a layer per sentence")
+        self.keep.setToolTip("keep each sentence's heatmap as its own layer; otherwise one heatmap layer "
+                             "follows the sentence you click")
         self.taskbar = TaskBar()
 
         form = QFormLayout()
@@ -60,7 +63,10 @@ class CaseWidget(QWidget):
         row.addWidget(self.phrase, stretch=1)
         row.addWidget(self.phrase_button)
         layout.addLayout(row)
-        layout.addWidget(self.refine)
+        options = QHBoxLayout()
+        options.addWidget(self.refine)
+        options.addWidget(self.keep)
+        layout.addLayout(options)
         layout.addWidget(self.taskbar)
 
         self.layer_box.currentTextChanged.connect(self._show_layer)
@@ -73,6 +79,7 @@ class CaseWidget(QWidget):
         for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
             event.connect(self._refresh_layers)
         napari_viewer.layers.selection.events.active.connect(self._follow_active)
+        self.session.model_changed.connect(lambda _: self._prepare_heatmap())
         self._refresh_layers()
 
     # -- layers -----------------------------------------------------------------------------
@@ -124,6 +131,19 @@ class CaseWidget(QWidget):
         self.window_box.setCurrentText(current)
         self.window_box.blockSignals(False)
         self.set_report(meta.get("report") or "")
+        self._prepare_heatmap()
+
+    def _prepare_heatmap(self):
+        """With a model and a case with a report, its heatmap layer is made now (after the
+        current event), not when the first map arrives while other work runs."""
+        from qtpy.QtCore import QTimer
+
+        def prepare():
+            layer = self.current_layer()
+            if layer is not None and self.session.loaded is not None and self.sentences:
+                prepare_heatmap_layer(self.viewer, layer)
+
+        QTimer.singleShot(0, prepare)
 
     # -- report -----------------------------------------------------------------------------
     def set_report(self, report: str):
@@ -182,8 +202,9 @@ class CaseWidget(QWidget):
 
     # -- attention --------------------------------------------------------------------------
     def show_attention(self, text: str, typed: bool = False):
-        """Add (or update) the heatmap of a report sentence or a typed phrase, computed in the
-        background; all of a report's sentences are mapped at once and kept for later clicks."""
+        """Add (or update) the heatmap of a report sentence or a typed phrase: its layer at once,
+        its map from the background; all of a report's sentences are mapped together and kept for
+        later clicks."""
         from napari.utils.notifications import show_info
 
         layer, loaded, text = self.current_layer(), self.session.loaded, text.strip()
@@ -195,8 +216,9 @@ class CaseWidget(QWidget):
         refine = self.refine.isChecked()
         key = (layer.name, id(loaded.model), refine, text if typed else None)
         cached = self.session.attention_cache.get(key)
+        target = heatmap_layer(self.viewer, layer, text, ATTENTION, keep=self.keep.isChecked())
         if cached is not None:
-            self._show_map(layer, cached, text)
+            self._show_map(layer, target, cached, text)
             return None
 
         def work():
@@ -210,11 +232,12 @@ class CaseWidget(QWidget):
 
         def done(maps):
             self.session.attention_cache[key] = maps
-            self._show_map(layer, maps, text)
+            if target.name in self.viewer.layers:  # not closed meanwhile
+                self._show_map(layer, target, maps, text)
 
         return run_task(work, f"Attention: {text[:40]}", done, owner=self.taskbar)
 
-    def _show_map(self, layer, maps, text: str):
+    def _show_map(self, layer, target, maps, text: str):
         match = next(((m, heat) for m, heat in maps if m.text == text), None)
         if match is None:  # the sentence fell outside the text encoder's window
             from napari.utils.notifications import show_warning
@@ -222,4 +245,4 @@ class CaseWidget(QWidget):
             show_warning(f"no map for {text[:60]!r}: it lies beyond the text encoder's token window")
             return
         amap, heat = match
-        add_heatmap(self.viewer, layer, heat, text, ATTENTION, {"attention_source": amap.source})
+        show_heat(self.viewer, target, layer, heat, text, {"attention_source": amap.source})

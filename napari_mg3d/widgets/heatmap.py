@@ -1,5 +1,8 @@
 """Layers the widgets derive from a volume (attention heatmaps): drawn with the volume's own
-geometry, named after what they show, updated in place when shown again."""
+geometry, named after what they show, updated in place when shown again.
+
+A new layer is made at once when asked for (napari's layer creation is the costly part of showing
+a map), empty until its map arrives from the background; filling it later is cheap."""
 
 from __future__ import annotations
 
@@ -19,25 +22,52 @@ def heat_name(text: str) -> str:
     return f"attention: {text if len(text) <= MAX_NAME else text[:MAX_NAME - 1] + '…'}"
 
 
-def add_heatmap(viewer, image, heat: np.ndarray, text: str, kind: str = ATTENTION, extra=None):
-    """A heatmap layer over ``image`` (same grid), inferno, additive; the view moves to its peak."""
+WAITING = "(click a sentence)"
+
+
+def prepare_heatmap_layer(viewer, image, kind: str = ATTENTION):
+    """The volume's heatmap layer, made ahead (empty) while nothing else runs, so that showing the
+    first map later only fills it."""
+    if any((la.metadata or {}).get(KIND) == kind and la.metadata.get("over") == image.name for la in viewer.layers):
+        return None
+    return heatmap_layer(viewer, image, WAITING, kind, keep=False)
+
+
+def heatmap_layer(viewer, image, text: str, kind: str = ATTENTION, keep: bool = True):
+    """The layer that will show ``text``'s map over ``image``: its own layer if there is one;
+    else, without ``keep``, the volume's one heatmap layer renamed; else a new, empty layer."""
     name = heat_name(text)
+    if name in viewer.layers:
+        return viewer.layers[name]
+    if not keep:
+        reuse = [la for la in viewer.layers if (la.metadata or {}).get(KIND) == kind
+                 and la.metadata.get("over") == image.name and not la.metadata.get("kept")]
+        if reuse:
+            reuse[-1].name = name
+            return reuse[-1]
+    empty = np.broadcast_to(np.float32(0), image.data.shape)  # no memory until the map arrives
+    layer = viewer.add_image(
+        empty, name=name, colormap="inferno", blending="additive", opacity=0.6, contrast_limits=(0.0, 1.0),
+        metadata={KIND: kind, "over": image.name, "text": text, "kept": keep}, scale=image.scale, visible=False,
+        translate=image.translate, rotate=image.rotate, affine=image.affine.affine_matrix)
+    viewer.layers.selection.active = image  # keep the volume the current case
+    return layer
+
+
+def show_heat(viewer, layer, image, heat: np.ndarray, text: str, extra=None) -> None:
+    """Fill ``layer`` with ``heat`` (on ``image``'s grid) and move the view to its peak."""
     lo, hi = float(heat.min()), float(heat.max())
     peak = np.unravel_index(int(np.argmax(heat)), heat.shape)
-    meta = {KIND: kind, "text": text, "over": image.name, "peak_index_zyx": [int(p) for p in peak],
-            **{k: v for k, v in (image.metadata or {}).items() if k in ("spacing", "origin", "direction")},
-            **(extra or {})}
-    if name in viewer.layers:
-        layer = viewer.layers[name]
-        layer.data, layer.metadata = heat, meta
-        layer.contrast_limits = (lo, hi if hi > lo else lo + 1e-6)
-    else:
-        layer = viewer.add_image(
-            heat, name=name, colormap="inferno", blending="additive", opacity=0.6, metadata=meta,
-            contrast_limits=(lo, hi if hi > lo else lo + 1e-6), scale=image.scale, translate=image.translate,
-            rotate=image.rotate, affine=image.affine.affine_matrix)
+    layer.metadata = {**layer.metadata, "text": text, "peak_index_zyx": [int(p) for p in peak],
+                      **{k: v for k, v in (image.metadata or {}).items() if k in ("spacing", "origin", "direction")},
+                      **(extra or {})}
+    layer.data = heat
+    layer.contrast_limits = (lo, hi if hi > lo else lo + 1e-6)
     layer.visible = True
-    viewer.layers.selection.active = image  # keep the volume the current case
-    world = layer.data_to_world(list(peak))
-    viewer.dims.set_point(0, float(world[0]))
+    viewer.dims.set_point(0, float(layer.data_to_world(list(peak))[0]))
+
+
+def add_heatmap(viewer, image, heat: np.ndarray, text: str, kind: str = ATTENTION, extra=None, keep: bool = True):
+    layer = heatmap_layer(viewer, image, text, kind, keep)
+    show_heat(viewer, layer, image, heat, text, extra)
     return layer

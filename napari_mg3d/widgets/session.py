@@ -31,6 +31,7 @@ class Session(QObject):
 
         def work():
             yield "reading the checkpoint" if checkpoint else f"building {name}"
+            leave_a_core_for_the_viewer()
             return load_model(checkpoint or None, device, name)
 
         return run_task(work, f"Loading {name if not checkpoint else checkpoint}", self._set_model, owner=owner,
@@ -46,6 +47,18 @@ class Session(QObject):
         self.library = folder
         remember(library=folder)
         self.library_changed.emit(folder)
+
+
+def leave_a_core_for_the_viewer() -> None:
+    """torch's CPU threads one fewer than the cores: inference in a worker thread then never takes
+    every core from the thread that draws the viewer."""
+    import os
+
+    import torch
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores > 1 and torch.get_num_threads() >= cores:
+        torch.set_num_threads(cores - 1)
 
 
 def session_for(viewer) -> Session:

@@ -13,6 +13,7 @@ def test_clicking_sentences_adds_heatmaps_over_the_volume(loaded_session, qtbot,
     image = viewer.layers[0]
     case = CaseWidget(viewer)
     qtbot.addWidget(case)
+    case.keep.setChecked(True)
     first, second = _items(case)[:2]
     case.sentence_list.setCurrentItem(first)
     wait_task(case)
@@ -60,3 +61,18 @@ def test_without_a_model_a_click_asks_for_one(make_napari_viewer, case_file, qtb
     qtbot.addWidget(case)
     case.sentence_list.setCurrentItem(_items(case)[0])
     assert len(viewer.layers) == 1 and "Load a model" in said[0]
+
+
+def test_without_keep_one_heatmap_layer_follows_the_clicked_sentence(loaded_session, qtbot, wait_task):
+    viewer, _ = loaded_session
+    case = CaseWidget(viewer)
+    qtbot.addWidget(case)
+    assert not case.keep.isChecked()
+    first, second = _items(case)[:2]
+    case.sentence_list.setCurrentItem(first)
+    wait_task(case)
+    heat = viewer.layers[f"attention: {first.text()}"]
+    data = heat.data
+    case.sentence_list.setCurrentItem(second)
+    assert len(viewer.layers) == 2 and heat.name == f"attention: {second.text()}"
+    assert heat.metadata["text"] == second.text() and not np.array_equal(heat.data, data)
