@@ -1,29 +1,57 @@
+"""The main job, headless: prepare the demo's model (shrunk here), open the case, run every
+widget's analysis, write screenshots and a summary."""
+
 import json
 import os
 import subprocess
 import sys
 
-import numpy as np
+import pytest
 
 
-def test_headless_demo_writes_screenshots_and_summary(tmp_path):
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
     if not os.environ.get("DISPLAY"):
-        import pytest
-
         pytest.skip("needs an X server (pytest-xvfb provides one)")
-    result = subprocess.run(
-        [sys.executable, "-m", "napari_mg3d.cli", "demo", "--screenshot", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert [layer["type"] for layer in summary["layers"]] == ["image", "labels"]
-    assert summary["sentences"][0] == "Trachea and both main bronchi are open."
+    folder = tmp_path_factory.mktemp("demo")
+    env = {**os.environ, "MG3D_CACHE_DIR": str(folder / "cache"), "MG3D_SETTINGS": str(folder / "settings.json"),
+           "MG3D_DEMO_CASES": "10", "MG3D_DEMO_STEPS": "4", "MG3D_DEMO_SEG_STEPS": "4"}
+    result = subprocess.run([sys.executable, "-m", "napari_mg3d.cli", "demo", "--screenshot", "--out",
+                             str(folder / "out")], capture_output=True, text=True, timeout=900, env=env)
+    return folder, result
+
+
+def test_headless_demo_writes_screenshots_and_summary(demo_run):
     from imageio.v3 import imread
 
-    canvas = imread(tmp_path / "canvas.png")[..., :3].astype(float)
+    folder, result = demo_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = folder / "out"
+    summary = json.loads((out / "summary.json").read_text())
+    kinds = [(layer["name"], layer["type"]) for layer in summary["layers"]]
+    assert kinds[0] == (summary["case"], "image")
+    assert (f"{summary['case']} segmentation", "labels") in kinds
+    assert summary["finding"] == "pleural_effusion"
+    assert "pleural effusion" in summary["attention"]["text"].lower()
+    assert (f"attention: {summary['attention']['text']}", "image") in kinds
+    assert len(summary["findings"]) == 18 and len(summary["similar"]) == 8  # the 8 training cases
+    assert any("heart" in line for line in summary["segmentation"])
+    # the model was prepared once, with progress, and is cached for the next run
+    assert "pre-training mg3d-tiny" in result.stderr and "step 4 / 4" in result.stderr
+    assert list((folder / "cache").glob("demo-*/pretrain/model.safetensors"))
+    canvas = imread(out / "canvas.png")[..., :3].astype(float)
     assert canvas.mean() > 20 and canvas.std() > 20  # drawn, not black
     h, w = canvas.shape[:2]
-    centre = canvas[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3]
-    assert centre.std() > 20  # the body is in the middle of the view
-    assert imread(tmp_path / "case_widget.png").std() > 10
+    assert canvas[h // 3: 2 * h // 3, w // 3: 2 * w // 3].std() > 20  # the body is in the middle of the view
+    for name in summary["screenshots"]:
+        picture = imread(out / name)[..., :3].astype(float)
+        assert picture.std() > 10, name
+
+
+def test_demo_second_run_uses_the_cache(demo_run):
+    folder, _ = demo_run
+    env = {**os.environ, "MG3D_CACHE_DIR": str(folder / "cache"), "MG3D_SETTINGS": str(folder / "settings.json"),
+           "MG3D_DEMO_CASES": "10", "MG3D_DEMO_STEPS": "4", "MG3D_DEMO_SEG_STEPS": "4"}
+    result = subprocess.run([sys.executable, "-c", "from napari_mg3d.demo_assets import prepare; prepare()"],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0 and "pre-training" not in result.stderr and "writing" not in result.stderr

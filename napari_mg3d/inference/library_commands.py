@@ -7,7 +7,6 @@ import functools
 import hashlib
 from pathlib import Path
 
-import numpy as np
 
 from ..io.errors import InputError
 from .library import CaseLibrary
@@ -59,7 +58,9 @@ def search_with(lib: CaseLibrary, loaded, text: str | None = None, volume=None, 
     return lib.search(query, k, "image")
 
 
-def add_manifest(folder, manifest, checkpoint, device: str = "auto", batch_size: int = 8, progress=None) -> dict:
+def add_manifest(folder, manifest, checkpoint, device: str = "auto", batch_size: int = 8, progress=None,
+                 split: str | None = None) -> dict:
+    """The manifest's cases (of ``split``; all when None) not yet in the library, batch by batch."""
     import torch
 
     from ..data.case_check import check_manifest
@@ -71,7 +72,7 @@ def add_manifest(folder, manifest, checkpoint, device: str = "auto", batch_size:
     dim = model.itc_head.vision_proj.out_features
     lib, rebuilt = CaseLibrary.for_model(folder, model_signature(checkpoint, loaded.profile, dim))
     lib.set_meta("checkpoint", str(Path(checkpoint).resolve()))
-    check = check_manifest(manifest)
+    check = check_manifest(manifest, split)
     todo = [c for c in check.cases if not lib.has(c.id)]
     device_ = next(model.parameters()).device
     done = 0

@@ -25,7 +25,7 @@ def run_task(work, description: str, on_result=None, owner=None, total: int = 0,
     worker.errored.connect(lambda exc: show_error(error_message(exc)))
     if on_error is not None:
         worker.errored.connect(lambda exc: on_error(error_message(exc)))
-    worker.warned.connect(lambda w: show_warning(str(w[0])))
+    worker.warned.connect(lambda w: _relay_warning(w))
     worker.aborted.connect(lambda: show_info(f"{description}: cancelled"))
     if owner is not None:
         owner.task_started(worker, description)
@@ -33,6 +33,14 @@ def run_task(work, description: str, on_result=None, owner=None, total: int = 0,
         worker.finished.connect(lambda: owner.task_finished(worker))
     worker.start()
     return worker
+
+
+def _relay_warning(args: tuple) -> None:
+    """Our own warnings (a modality that differs from the checkpoint's, ...) become notifications;
+    other libraries' import-time chatter does not."""
+    message, filename = args[0], str(args[2]) if len(args) > 2 else ""
+    if "napari_mg3d" in filename:
+        show_warning(str(message))
 
 
 def error_message(exc: BaseException) -> str:
