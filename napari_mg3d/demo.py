@@ -35,6 +35,7 @@ def run_demo(out: str = "mg3d-demo", screenshot: bool = False, volume: str | Non
 
 
 def _dock_widgets(viewer, assets) -> dict:
+    from .demo_assets import DemoSize
     from .widgets.case import CaseWidget
     from .widgets.findings import FindingsWidget
     from .widgets.model import ModelWidget
@@ -62,9 +63,13 @@ def _dock_widgets(viewer, assets) -> dict:
             first = first or dock
     made["Similar cases"].library.setText(str(assets["library"]))
     made["Segmentation"].path.setText(str(assets["segmenter"]))
-    made["Training"].manifest.setText(str(assets["manifest"]))
-    made["Training"].out.setText(str(Path(assets["folder"]) / "widget-run"))
-    made["Training"].extra.setText(f"checkpoint={assets['model']}")
+    # the Training widget shows the run that made the demo model; a new run needs a new folder
+    training = made["Training"]
+    training.manifest.setText(str(assets["manifest"]))
+    training.kind.setCurrentText("pretrain")
+    training.steps.setValue(DemoSize.from_env().pretrain_steps)
+    training.batch.setValue(8)
+    training.out.setText(str(Path(assets["model"]).parent))
     return made
 
 

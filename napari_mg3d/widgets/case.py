@@ -38,6 +38,7 @@ class CaseWidget(QWidget):
         self.group_box.addItems(GROUPINGS)
         self.sentence_list = QListWidget()
         self.sentence_list.setWordWrap(True)
+        self.sentence_list.setMinimumHeight(220)
         self.sentences = []
         self.parsed = None
         self.session = session_for(napari_viewer)

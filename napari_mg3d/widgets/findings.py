@@ -4,9 +4,11 @@ with the report's own statement beside each label the report speaks of."""
 from __future__ import annotations
 
 from qtpy.QtCore import Qt
+from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
                             QVBoxLayout, QWidget)
 
+from .case import STATUS_COLORS
 from .heatmap import is_derived
 from .session import session_for
 from .tasks import TaskBar, run_task
@@ -91,6 +93,8 @@ class FindingsWidget(QWidget):
             text = " ".join(s.text for s in said)
             stated = QTableWidgetItem(f"[{'/'.join(sorted(status))}] {text}" if said else "")
             stated.setToolTip(text)
+            if len(status) == 1 and next(iter(status)) in STATUS_COLORS:
+                stated.setForeground(QBrush(QColor(STATUS_COLORS[next(iter(status))])))
             self.table.setItem(row, 2, stated)
         self.table.setSortingEnabled(True)
         self.table.sortItems(1, Qt.SortOrder.DescendingOrder)

@@ -146,8 +146,9 @@ class SimilarWidget(QWidget):
             self.hits_list.addItem("The library is empty.")
             return
         for rank, (hit, thumb) in enumerate(zip(hits, thumbs), start=1):
-            first = hit.report.strip().split(". ")[0][:80]
-            item = QListWidgetItem(f"{rank}. {hit.case_id}  ·  score {hit.score:.3f}\n{first}")
+            found = ", ".join(k for k, v in (hit.labels or {}).items() if v) or "no findings"
+            item = QListWidgetItem(f"{rank}. {hit.case_id}\nscore {hit.score:.3f}\n{found}")
+            item.setToolTip(hit.report[:600])
             item.setData(HIT_ROLE, rank - 1)
             if thumb is not None:
                 image = QImage(thumb.tobytes(), thumb.shape[1], thumb.shape[0], thumb.shape[1],

@@ -77,6 +77,7 @@ class TrainingWidget(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.folder_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(self.out.text())))
         self.load_button.clicked.connect(self.load_result)
+        self.out.textChanged.connect(lambda _: self._show_history())
         self.process: QProcess | None = None
         self.follower: MetricsFollower | None = None
         self._stop_asked = 0.0
@@ -84,6 +85,7 @@ class TrainingWidget(QWidget):
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
         self._update_buttons()
+        self._show_history()
 
     def _with_browse(self, edit: QLineEdit, file: bool):
         button = QPushButton("...")
@@ -120,6 +122,9 @@ class TrainingWidget(QWidget):
         if not out:
             show_info("Choose an output folder.")
             return None
+        if not resume and any((Path(out) / f).exists() for f in ("last.ckpt", "model.safetensors")):
+            show_info(f"{out} holds a run already: Resume continues it; choose another folder for a new run.")
+            return None
         overrides = [f"max_steps={self.steps.value()}", f"batch_size={self.batch.value()}", *self.extra.text().split()]
         argv = training_command(self.kind.currentText(), out, manifest or None, self.config.text().strip() or None,
                                 overrides, resume)
@@ -152,6 +157,21 @@ class TrainingWidget(QWidget):
         request_stop(self.out.text().strip())
         self._stop_asked = time.monotonic()
         self.status.setText("Stopping after this step (saving the checkpoint) ... press Stop again to kill.")
+
+    def _show_history(self):
+        """The metrics of the run in the output folder, if any (a finished or stopped run)."""
+        if self.running():
+            return
+        self.follower = MetricsFollower(Path(self.out.text().strip() or ".") / "metrics.jsonl")
+        self.follower.poll()
+        self.progress.setMaximum(1)
+        self.progress.setValue(0)
+        self._show_metrics()
+        if self.follower.records:
+            step, total, _ = self.follower.progress()
+            self.status.setText(f"A run of {step} / {total or '?'} steps is in this folder; Resume continues it.")
+        else:
+            self.status.setText("Not running.")
 
     def poll(self):
         if self.follower is None:

@@ -44,6 +44,13 @@ def test_start_watch_stop_resume_and_load_a_training_run(make_napari_viewer, wid
     widget.load_result()
     qtbot.waitUntil(lambda: widget.session.loaded is not None, timeout=60_000)
     assert widget.session.loaded.checkpoint == str(out / "model.safetensors")
+    # a folder holding a run shows its history, and a new run there is refused (nothing overwritten)
+    other = TrainingWidget(viewer)
+    qtbot.addWidget(other)
+    other.manifest.setText(str(widget_data[1]))
+    other.out.setText(str(out))
+    assert len(other.plot.series["loss"]) >= stopped["step"] and "Resume continues it" in other.status.text()
+    assert other.start() is None and not other.running()
 
 
 def test_a_failing_run_is_reported(make_napari_viewer, qtbot, tmp_path, monkeypatch):
