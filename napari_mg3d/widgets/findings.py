@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from qtpy.QtCore import Qt
 from qtpy.QtGui import QBrush, QColor
-from qtpy.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
+from qtpy.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
                             QVBoxLayout, QWidget)
 
 from .case import STATUS_COLORS
-from .heatmap import is_derived
+from .choosers import VolumeChooser
 from .session import session_for
 from .tasks import TaskBar, run_task
 
@@ -21,7 +21,7 @@ class FindingsWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
-        self.layer_box = QComboBox()
+        self.layer_box = VolumeChooser(napari_viewer)
         self.run_button = QPushButton("Find")
         self.run_button.clicked.connect(self.run)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -41,17 +41,6 @@ class FindingsWidget(QWidget):
         layout.addWidget(self.table, stretch=1)
         layout.addWidget(self.note)
         self.results: dict[str, float] = {}
-        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
-            event.connect(self._refresh_layers)
-        self._refresh_layers()
-
-    def _refresh_layers(self, event=None):
-        current = self.layer_box.currentText()
-        names = [la.name for la in self.viewer.layers if la._type_string == "image" and not is_derived(la)]
-        self.layer_box.clear()
-        self.layer_box.addItems(names)
-        if current in names:
-            self.layer_box.setCurrentText(current)
 
     def run(self):
         from napari.utils.notifications import show_info

@@ -3,9 +3,9 @@ device, and what the loaded model carries (preprocessing profile, label set)."""
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                            QVBoxLayout, QWidget)
+from qtpy.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from .choosers import path_row
 from .session import session_for
 from .settings import load_settings
 from .tasks import TaskBar
@@ -23,8 +23,6 @@ class ModelWidget(QWidget):
         settings = load_settings()
         self.path = QLineEdit(settings.get("checkpoint") or "")
         self.path.setPlaceholderText("a .safetensors or official .ckpt/.pt file; empty: untrained")
-        browse = QPushButton("Browse...")
-        browse.clicked.connect(self._browse)
         self.arch = QComboBox()
         self.arch.addItems(list_models())
         self.arch.setToolTip("the architecture of an official checkpoint, or of an untrained model; "
@@ -40,11 +38,9 @@ class ModelWidget(QWidget):
         self.info.setWordWrap(True)
         self.taskbar = TaskBar()
 
-        row = QHBoxLayout()
-        row.addWidget(self.path, stretch=1)
-        row.addWidget(browse)
         form = QFormLayout()
-        form.addRow("Checkpoint", row)
+        form.addRow("Checkpoint", path_row(self.path, self, "MG-3D checkpoint",
+                                           "Checkpoints (*.safetensors *.ckpt *.pt *.pth *.bin)"))
         form.addRow("Architecture", self.arch)
         form.addRow("Device", self.device)
         layout = QVBoxLayout(self)
@@ -57,12 +53,6 @@ class ModelWidget(QWidget):
         self.session.model_changed.connect(self._show)
         if self.session.loaded is not None:
             self._show(self.session.loaded)
-
-    def _browse(self):
-        path, _ = QFileDialog.getOpenFileName(self, "MG-3D checkpoint", self.path.text(),
-                                              "Checkpoints (*.safetensors *.ckpt *.pt *.pth *.bin)")
-        if path:
-            self.path.setText(path)
 
     def load(self):
         from .settings import remember

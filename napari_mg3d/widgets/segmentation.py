@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                            QVBoxLayout, QWidget)
+from qtpy.QtWidgets import QFileDialog, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from .heatmap import is_derived
+from .choosers import VolumeChooser, path_row
 from .session import session_for
 from .settings import load_settings, remember
 from .tasks import TaskBar, run_task
@@ -23,9 +22,7 @@ class SegmentationWidget(QWidget):
         self.session = session_for(napari_viewer)
         self.path = QLineEdit(load_settings().get("segmenter") or "")
         self.path.setPlaceholderText("a checkpoint from: mg3d finetune seg")
-        browse = QPushButton("Browse...")
-        browse.clicked.connect(self._browse)
-        self.layer_box = QComboBox()
+        self.layer_box = VolumeChooser(napari_viewer)
         self.run_button = QPushButton("Segment")
         self.run_button.clicked.connect(self.run)
         self.export_button = QPushButton("Export labels...")
@@ -34,11 +31,8 @@ class SegmentationWidget(QWidget):
         self.info.setWordWrap(True)
         self.taskbar = TaskBar()
         self._segmenter = (None, None, None)  # (path, network, metadata)
-        row = QHBoxLayout()
-        row.addWidget(self.path, stretch=1)
-        row.addWidget(browse)
         form = QFormLayout()
-        form.addRow("Checkpoint", row)
+        form.addRow("Checkpoint", path_row(self.path, self, "Segmentation checkpoint", "Checkpoints (*.safetensors)"))
         form.addRow("Volume", self.layer_box)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -47,24 +41,7 @@ class SegmentationWidget(QWidget):
         layout.addWidget(self.info)
         layout.addWidget(self.export_button)
         layout.addStretch(1)
-        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
-            event.connect(self._refresh_layers)
         self.session.segmenter_offered.connect(self.path.setText)
-        self._refresh_layers()
-
-    def _browse(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Segmentation checkpoint", self.path.text(),
-                                              "Checkpoints (*.safetensors)")
-        if path:
-            self.path.setText(path)
-
-    def _refresh_layers(self, event=None):
-        current = self.layer_box.currentText()
-        names = [la.name for la in self.viewer.layers if la._type_string == "image" and not is_derived(la)]
-        self.layer_box.clear()
-        self.layer_box.addItems(names)
-        if current in names:
-            self.layer_box.setCurrentText(current)
 
     def run(self):
         from napari.utils.notifications import show_info

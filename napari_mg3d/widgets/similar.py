@@ -8,10 +8,10 @@ import html
 
 from qtpy.QtCore import QSize, Qt
 from qtpy.QtGui import QIcon, QImage, QPixmap
-from qtpy.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QListWidget,
-                            QListWidgetItem, QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (QComboBox, QFormLayout, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
+                            QTextBrowser, QVBoxLayout, QWidget)
 
-from .heatmap import is_derived
+from .choosers import VolumeChooser, path_row
 from .session import session_for
 from .settings import load_settings
 from .tasks import TaskBar, run_task
@@ -28,9 +28,7 @@ class SimilarWidget(QWidget):
         self.session = session_for(napari_viewer)
         self.library = QLineEdit(self.session.library or load_settings().get("library") or "")
         self.library.setPlaceholderText("a case library folder (mg3d library add)")
-        browse = QPushButton("Browse...")
-        browse.clicked.connect(self._browse)
-        self.layer_box = QComboBox()
+        self.layer_box = VolumeChooser(napari_viewer)
         self.mode = QComboBox()
         self.mode.addItems(MODES)
         self.text = QLineEdit()
@@ -51,11 +49,8 @@ class SimilarWidget(QWidget):
         self.hits: list = []
         self.query_findings: set[str] = set()
 
-        row = QHBoxLayout()
-        row.addWidget(self.library, stretch=1)
-        row.addWidget(browse)
         form = QFormLayout()
-        form.addRow("Library", row)
+        form.addRow("Library", path_row(self.library, self, "Case library", folder=True))
         form.addRow("Case", self.layer_box)
         form.addRow("Search by", self.mode)
         form.addRow("Text", self.text)
@@ -67,23 +62,6 @@ class SimilarWidget(QWidget):
         layout.addWidget(self.hits_list, stretch=2)
         layout.addWidget(self.open_button)
         layout.addWidget(self.report, stretch=1)
-        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
-            event.connect(self._refresh_layers)
-        self._refresh_layers()
-
-    def _browse(self):
-        folder = QFileDialog.getExistingDirectory(self, "Case library", self.library.text())
-        if folder:
-            self.library.setText(folder)
-
-    def _refresh_layers(self, event=None):
-        current = self.layer_box.currentText()
-        names = [la.name for la in self.viewer.layers if la._type_string == "image" and not is_derived(la)
-                 and not la.metadata.get("similar_to")]
-        self.layer_box.clear()
-        self.layer_box.addItems(names)
-        if current in names:
-            self.layer_box.setCurrentText(current)
 
     def search(self):
         from napari.utils.notifications import show_info
@@ -92,7 +70,7 @@ class SimilarWidget(QWidget):
         from ..plugin.layers import layer_report
 
         loaded, folder, mode = self.session.loaded, self.library.text().strip(), self.mode.currentText()
-        layer = self.viewer.layers[self.layer_box.currentText()] if self.layer_box.currentText() in self.viewer.layers else None
+        layer = self.layer_box.layer()
         if loaded is None:
             show_info("Load a model first (Plugins > MG-3D > Model).")
             return None
@@ -190,7 +168,7 @@ class SimilarWidget(QWidget):
         hit = self.selected_hit()
         if hit is None:
             return None
-        current = self.viewer.layers[self.layer_box.currentText()] if self.layer_box.currentText() in self.viewer.layers else None
+        current = self.layer_box.layer()
 
         def work():
             from ..plugin.reader import read_volume_layers

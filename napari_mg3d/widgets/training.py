@@ -9,10 +9,11 @@ from pathlib import Path
 
 from qtpy.QtCore import QProcess, QTimer, QUrl
 from qtpy.QtGui import QDesktopServices
-from qtpy.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
-                            QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
+                            QSpinBox, QVBoxLayout, QWidget)
 
 from ..train.follow import KINDS, MetricsFollower, request_stop, training_command
+from .choosers import path_row
 from .plot import LinePlot
 from .session import session_for
 from .settings import load_settings, remember
@@ -55,9 +56,9 @@ class TrainingWidget(QWidget):
 
         form = QFormLayout()
         form.addRow("Task", self.kind)
-        form.addRow("Manifest", self._with_browse(self.manifest, file=True))
-        form.addRow("Config", self._with_browse(self.config, file=True))
-        form.addRow("Output", self._with_browse(self.out, file=False))
+        form.addRow("Manifest", path_row(self.manifest, self, "Case manifest", "Manifests (*.csv *.jsonl)", label="..."))
+        form.addRow("Config", path_row(self.config, self, "Training config", "JSON (*.json)", label="..."))
+        form.addRow("Output", path_row(self.out, self, "Run folder", folder=True, label="..."))
         form.addRow("Steps", self.steps)
         form.addRow("Batch", self.batch)
         form.addRow("Settings", self.extra)
@@ -86,24 +87,6 @@ class TrainingWidget(QWidget):
         self.timer.timeout.connect(self.poll)
         self._update_buttons()
         self._show_history()
-
-    def _with_browse(self, edit: QLineEdit, file: bool):
-        button = QPushButton("...")
-        button.setMaximumWidth(32)
-
-        def browse():
-            if file:
-                path, _ = QFileDialog.getOpenFileName(self, "Choose a file", edit.text())
-            else:
-                path = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
-            if path:
-                edit.setText(path)
-
-        button.clicked.connect(browse)
-        row = QHBoxLayout()
-        row.addWidget(edit, stretch=1)
-        row.addWidget(button)
-        return row
 
     # -- the run ----------------------------------------------------------------------------
     def running(self) -> bool:
