@@ -111,10 +111,13 @@ class MG3D(nn.Module):
         return txt, img
 
     def sentence_patch_affinity(self, img, sents) -> torch.Tensor:
-        """(b, s, n): how strongly each sentence attends each image token (first fusion layer),
-        the basis of the attention maps."""
+        """(b, s, n): how each sentence's attention in the first fusion layer is shared among the
+        image tokens (softmax over tokens of its query-key logits), the basis of the attention
+        maps. The fusion itself gates with a sigmoid of the same logits, which saturates to 1.0
+        for every token once trained: useless as a map, hence the share."""
         layer = self.local_img_cross_multihead_attention[0]
-        return torch.sigmoid(layer.query2(sents) @ layer.key2(img).transpose(-1, -2) * layer.scale)
+        logits = layer.query2(sents) @ layer.key2(img).transpose(-1, -2) * layer.scale
+        return torch.softmax(logits.float(), dim=-1)
 
     def image_vector(self, volume) -> torch.Tensor:
         return self.uni_modal_vision_pooler(self.image_tokens(volume))
