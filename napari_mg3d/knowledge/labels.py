@@ -51,6 +51,7 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
         r"cardiomegal\w*|(?:heart|cardiac)\s+(?:size|contour|silhouette|dimensions?)[^.;]*?\b(?:increased|enlarged|large|wide)"
         r"|enlarge\w*\s+(?:of\s+the\s+)?heart|heart\s+(?:is|was)\s+enlarged|increase\w*\s+in\s+(?:the\s+)?heart\s+size"
         r"|heart\s+sizes?\s+(?:has|have|is|are|was|were)\s+increased"
+        r"|(?:heart|cardiac\s+silhouette)\s+(?:is|was|appears?|seems?)\s+(?:(?!not\b|no\b|never\b)\w+\s+)?(?:larger|bigger|wider)\s+than\s+(?:normal|usual)"
         r"|(?:(?:cardiothoracic|cardio-thoracic)\s+(?:ratio|index)|ctr\b)[^.;]*?\bincrease"
         r"|increase\w*\s+in\s+(?:the\s+)?(?:cardiothoracic|cardio-thoracic|ctr\b)"
     ),
@@ -92,15 +93,22 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
         Rule(
             r"(?:dependent|depandant|alveolar|acinar|nonspecific|patchy|hazy)\s+(?:[a-z]+\s+)?"
             r"(?:densit\w+|increases?\s+in\s+density)",
-            void=r"vertebra|bone|soft\s+tissue|fat|subcutaneous|liver|kidney|spleen|mediastin|metallic|stent|nodul",
+            void=r"vertebra|bone|soft\s+tissue|fat|subcutaneous|liver|kidney|spleen|mediastin|metallic|\bstent|nodul",
         ),
         # any other density increase in the lung is an opacity, unless it is named as a sequela
         # (pleuroparenchymal scar, band) or lies outside the lung
         Rule(
             r"density\s+increases?|increased\s+density|increases?\s+in\s+density",
             void=r"sequel|pleuro-?\s*parenchymal|pleural\s+parenchymal|band|reticul|calcif|"
-            r"vertebra|bone|soft\s+tissue|fat|subcutaneous|liver|kidney|spleen|mediastin|osteo|metallic|stent",
+            r"vertebra|bone|soft\s+tissue|fat|subcutaneous|liver|kidney|spleen|mediastin|osteo|metallic|\bstent",
             require=r"lung|lobe|segment|parenchyma|pulmonary",
+        ),
+        # a linear density in the lung is a (linear) opacity, whatever it is ascribed to
+        Rule(
+            r"linear\s+(?:[a-z]+\s+){0,2}?densit\w*|linear\s+increases?\s+in\s+densit\w*",
+            void=r"vertebra|bone|soft\s+tissue|fat|subcutaneous|liver|kidney|spleen|mediastin|osteo|metallic|\bstent|"
+            r"pleural\s+thicken",
+            require=r"lung|lobe|segment|parenchyma|pulmonary|lingula|apical|basal",
         ),
     ),
     "Pulmonary fibrotic sequela": Rule(
@@ -118,12 +126,16 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
         # sheath); plain bronchial wall thickening is mostly left out
         r"peribronch\w*\s+(?:[a-z]+\s+){0,4}?(?:thick\w*|densit\w*|cuff\w*|calibration)"
         r"|(?:thick\w*|densit\w*|cuff\w*|calibration)\s+(?:[a-z]+\s+){0,5}?peribronch\w*",
-        void=r"lymph|ground[\s-]*glass",
+        # a ground-glass density in peribronchial distribution is an opacity, and a thickening of
+        # the septa named after a peribronchial area belongs to the septa
+        void=r"lymph|(?:ground|frosted)[\s-]*glass\s+densit\w*\s+(?:[a-z]+\s+){0,5}?peribronch"
+        r"|peribronch\w*\s+(?:[a-z]+\s+){0,2}?(?:ground|frosted)[\s-]*glass"
+        r"|peribronch\w*\s+(?:[a-z]+\s+){0,2}?and\s+(?:interlobular|intralobular|septal)",
     ),
     "Consolidation": Rule(
         r"consolidat\w+",
         # a consolidation that belongs to an earlier examination is history, not a finding
-        void=r"ground[\s-]*glass\s+consolid|in\s+the\s+previous\s+examination\s+of\s+the\s+patient,\s+there\s+is|"
+        void=r"ground[\s-]*glass\s+consolid|in\s+the\s+previous\s+examination\s+of\s+the\s+patient,?\s+there\s+is|"
         r"previously\s+observed\s+as|at\s+this\s+level\s+in\s+the\s+previous",
     ),
     "Bronchiectasis": Rule(r"bronchiecta\w+"),

@@ -56,7 +56,8 @@ def heatmap_layer(viewer, image, text: str, kind: str = ATTENTION, keep: bool = 
 
 def show_heat(viewer, layer, image, heat: np.ndarray, text: str, extra=None) -> None:
     """Fill ``layer`` with ``heat`` (on ``image``'s grid) and move the view to its peak."""
-    lo, hi = float(heat.min()), float(heat.max())
+    # the lower half of the map drawn black (additive: nothing), so its hot part stands out
+    lo, hi = float(np.median(heat[:: max(1, heat.shape[0] // 16)])), float(heat.max())
     peak = np.unravel_index(int(np.argmax(heat)), heat.shape)
     layer.metadata = {**layer.metadata, "text": text, "peak_index_zyx": [int(p) for p in peak],
                       **{k: v for k, v in (image.metadata or {}).items() if k in ("spacing", "origin", "direction")},

@@ -40,6 +40,13 @@ def test_normal_report_has_no_label():
         ("Patchy areas of consolidation involving the middle lobe are observed.", "Consolidation"),
         ("Cylindrical bronchiectasis is observed in the right lower lobe.", "Bronchiectasis"),
         ("There are thickenings in the interlobular septa.", "Interlobular septal thickening"),
+        ("The heart is larger than normal.", "Cardiomegaly"),
+        ("Linear density increases are observed in the middle lobe.", "Lung opacity"),
+        # "consistent" is not a stent
+        ("Density increases consistent with pneumonia are observed in the left lower lobe.", "Lung opacity"),
+        # a ground-glass opacity beside it does not undo the thickening
+        ("Peribronchial wall thickenings with ground-glass areas are observed in both lungs.",
+         "Peribronchial thickening"),
     ],
 )
 def test_each_label_from_a_sentence(sentence, label):
@@ -60,6 +67,12 @@ def test_each_label_from_a_sentence(sentence, label):
         ("Vertebral corpus heights, alignments and densities are normal.", "Lung opacity"),
         ("Lymph nodes with fatty hila are observed in both axillae.", "Lymphadenopathy"),
         ("Sequelae changes are observed in the right 4th rib.", "Pulmonary fibrotic sequela"),
+        ("The heart is not larger than normal.", "Cardiomegaly"),
+        ("A linear density increase is observed in the T7 vertebra.", "Lung opacity"),
+        ("A stent is observed in the left anterior descending artery; density increases in the liver.", "Lung opacity"),
+        ("Ground glass areas along the peribronchial area and interlobular septal thickenings are observed.",
+         "Peribronchial thickening"),
+        ("Peribronchial ground glass densities are observed in the lower lobes.", "Peribronchial thickening"),
     ],
 )
 def test_mentions_that_do_not_count(sentence, label):
