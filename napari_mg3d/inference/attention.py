@@ -1,9 +1,9 @@
 """Cross-modal attention maps: where in the volume each report sentence (or typed phrase) points.
 
-The map of a sentence is its affinity to each last-stage image token in the first image-sentence
-fusion layer, sigmoid(q(sentence) . k(token) / sqrt(D)), the same quantity that weighs the
-sentence's contribution to each token during pre-training. It lives on the token grid (4 x 4 x 4
-for mg3d-tiny, 4 x 3 x 4 for Swin-B) and is resampled trilinearly back onto the volume's own grid.
+The map of a sentence is how its attention in the first image-sentence fusion layer is shared
+among the last-stage image tokens (softmax over tokens of q(sentence) . k(token) / sqrt(D); see
+MG3D.sentence_patch_affinity). It lives on the token grid (4 x 4 x 4 for mg3d-tiny, 4 x 3 x 4 for
+Swin-B) and is resampled trilinearly back onto the volume's own grid.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 class AttentionMap:
     text: str  # the sentence or phrase
     source: str  # "report" or "typed"
-    grid: np.ndarray  # (token grid) affinities in (0, 1), encoder axis order
+    grid: np.ndarray  # (token grid) attention shares in (0, 1), summing to 1, encoder axis order
     start: int = -1  # character offsets in the report (report sentences)
     end: int = -1
 
