@@ -14,7 +14,12 @@ from napari.utils.notifications import show_error, show_info, show_warning
 def run_task(work, description: str, on_result=None, owner=None, total: int = 0, args=(), on_error=None):
     """Start ``work(*args)`` (a generator function) in a worker; returns the worker.
     ``owner`` (a widget with ``task_started``/``task_finished``) shows status and offers Cancel."""
-    worker = create_worker(work, *args, _progress={"total": total, "desc": description}, _ignore_errors=True)
+    def steps(*a):
+        result = yield from work(*a)
+        yield "finishing"  # a Cancel pressed during the last step takes effect here: no result shown
+        return result
+
+    worker = create_worker(steps, *args, _progress={"total": total, "desc": description}, _ignore_errors=True)
     for signal, relay in ((worker.errored, "_relay_error"), (worker.warned, "_relay_warning")):
         try:  # napari's own relays show tracebacks; ours show one line
             signal.disconnect(getattr(worker, relay))

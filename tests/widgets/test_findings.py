@@ -34,3 +34,20 @@ def test_findings_need_a_model(make_napari_viewer, case_file, qtbot, monkeypatch
     widget = FindingsWidget(viewer)
     qtbot.addWidget(widget)
     assert widget.run() is None and "Load a model" in said[0] and widget.table.rowCount() == 0
+
+
+def test_cancel_stops_the_task_before_it_shows_anything(loaded_session, qtbot, wait_task, monkeypatch):
+    from napari_mg3d.widgets import tasks
+
+    said = []
+    monkeypatch.setattr(tasks, "show_info", said.append)
+    viewer, _ = loaded_session
+    widget = FindingsWidget(viewer)
+    qtbot.addWidget(widget)
+    widget.run()
+    assert widget.taskbar.cancel.isEnabled()
+    widget.taskbar.cancel.click()
+    wait_task(widget)
+    qtbot.waitUntil(lambda: bool(said), timeout=10_000)
+    assert "cancelled" in said[0] and widget.table.rowCount() == 0 and widget.results == {}
+    assert not widget.taskbar.cancel.isEnabled()
