@@ -9,6 +9,8 @@ from pathlib import Path
 
 import lightning as L
 
+from .follow import STOP_FILE
+
 
 class JsonlMetrics(L.Callback):
     """One line per logged step: step, losses, learning rate, samples/s, ETA; and lifecycle events."""
@@ -70,8 +72,6 @@ class AtomicCheckpoint(L.Callback):
     def on_train_end(self, trainer, pl_module):
         self.save(trainer)
 
-
-STOP_FILE = "stop"
 
 
 class StopRequest(L.Callback):

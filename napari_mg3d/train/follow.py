@@ -9,8 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .callbacks import STOP_FILE
-
+STOP_FILE = "stop"  # <out>/stop asks a run to end cleanly (train/callbacks.py StopRequest)
 KINDS = ("pretrain", "finetune seg", "finetune cls")
 
 
