@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (scripts/setup.sh), then open napari with a sample case and the MG-3D widgets.
+# Set up (scripts/setup.sh); make the demo model once (cached; progress on the terminal); then open
+# napari with a held-out case, the model loaded and every MG-3D widget showing its analysis.
 # With no display, run the same flow under Xvfb and write screenshots and a JSON summary to
 # ${MG3D_DEMO_OUT:-mg3d-demo}/.
 set -euo pipefail
