@@ -1,4 +1,5 @@
 import csv
+import locale
 import json
 import subprocess
 import sys
@@ -125,11 +126,27 @@ def test_readers_keep_working_while_a_writer_adds(tmp_path, monkeypatch):
 
 
 def test_no_patient_identifiers_reach_the_library(setup, tmp_path):
-    import SimpleITK as sitk
-
     folder, manifest, (ckpt, _) = setup
     series = tmp_path / "series"
     series.mkdir()
+    ctype = locale.setlocale(locale.LC_CTYPE)
+    try:
+        _write_series(series)
+    finally:  # SimpleITK's DICOM writer (GDCM) sets LC_CTYPE to C for the whole process
+        locale.setlocale(locale.LC_CTYPE, ctype)
+    m = tmp_path / "dicom.csv"
+    m.write_text("id,volume,report\ncase-a,series,No pleural effusion. Heart size is normal.\n")
+    result = _mg3d("library", "add", str(tmp_path / "lib"), str(m), "--checkpoint", str(ckpt), "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["added"] == 1, result.stderr[-2000:]
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "lib").iterdir())
+    for identifier in (b"Doe", b"Jane", b"PID-778899", b"19450203"):
+        assert identifier not in stored
+
+
+def _write_series(folder):
+    """Four DICOM slices whose headers carry a patient name, ID and birth date."""
+    import SimpleITK as sitk
+
     for i in range(4):
         img = sitk.GetImageFromArray(np.full((1, 16, 16), -500 + 100 * i, np.int16))
         for k, v in {"0010|0010": "Doe^Jane", "0010|0020": "PID-778899", "0010|0030": "19450203",
@@ -139,12 +156,5 @@ def test_no_patient_identifiers_reach_the_library(setup, tmp_path):
             img.SetMetaData(k, v)
         writer = sitk.ImageFileWriter()
         writer.KeepOriginalImageUIDOn()
-        writer.SetFileName(str(series / f"s{i}.dcm"))
+        writer.SetFileName(str(folder / f"s{i}.dcm"))
         writer.Execute(img)
-    m = tmp_path / "dicom.csv"
-    m.write_text("id,volume,report\ncase-a,series,No pleural effusion. Heart size is normal.\n")
-    result = _mg3d("library", "add", str(tmp_path / "lib"), str(m), "--checkpoint", str(ckpt), "--json")
-    assert result.returncode == 0 and json.loads(result.stdout)["added"] == 1, result.stderr[-2000:]
-    stored = b"".join(p.read_bytes() for p in (tmp_path / "lib").iterdir())
-    for identifier in (b"Doe", b"Jane", b"PID-778899", b"19450203"):
-        assert identifier not in stored
