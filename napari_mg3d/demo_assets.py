@@ -99,7 +99,7 @@ def demo_case(manifest: Path) -> dict:
 
 
 def _train(kind: str, out: Path, manifest: Path, overrides: list[str], say) -> None:
-    from .train.follow import MetricsFollower, training_command
+    from .train.follow import MetricsFollower, format_duration, training_command
 
     resume = (out / "last.ckpt").is_file()
     if resume:
@@ -114,7 +114,7 @@ def _train(kind: str, out: Path, manifest: Path, overrides: list[str], say) -> N
             follower.poll()
             step, total, eta = follower.progress()
             if total:
-                eta_text = f" · ETA {int(eta // 60)}m {int(eta % 60):02d}s" if eta is not None else ""
+                eta_text = f" · ETA {format_duration(eta)}" if eta is not None else ""
                 _line(f"demo: {kind}: step {step} / {total}{eta_text}")
     _end_line()
     if process.returncode != 0:

@@ -19,14 +19,12 @@ def attention_maps(loaded, volume, report: str = "", phrases=(), refine: bool = 
 
 def zeroshot(loaded, volume, prompt_sets=None) -> dict[str, float]:
     """Probability per label (the checkpoint's label set unless ``prompt_sets`` is given)."""
-    from .encode import model_input
     from .zeroshot import probabilities, prompt_embeddings
 
     prompt_sets = prompt_sets or loaded.prompt_sets()
-    with torch.no_grad():
-        image = loaded.model.image_embedding(model_input(volume, loaded.profile).to(loaded.device))
-        pos, neg = prompt_embeddings(loaded.model, prompt_sets)
-        probs = probabilities(image, pos, neg, loaded.model.config.temperature)[0].cpu().numpy()
+    image = torch.from_numpy(image_embedding(loaded, volume)).to(loaded.device)
+    pos, neg = prompt_embeddings(loaded.model, prompt_sets)
+    probs = probabilities(image, pos, neg, loaded.model.config.temperature)[0].cpu().numpy()
     return {p.label: float(v) for p, v in zip(prompt_sets, probs)}
 
 

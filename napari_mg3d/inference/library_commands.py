@@ -7,7 +7,6 @@ import functools
 import hashlib
 from pathlib import Path
 
-
 from ..io.errors import InputError
 from .library import CaseLibrary
 
@@ -69,19 +68,17 @@ def add_manifest(folder, manifest, checkpoint, device: str = "auto", batch_size:
 
     loaded = load_model(checkpoint, device)
     model = loaded.model
-    dim = model.itc_head.vision_proj.out_features
-    lib, rebuilt = CaseLibrary.for_model(folder, model_signature(checkpoint, loaded.profile, dim))
+    lib, rebuilt = CaseLibrary.for_model(folder, signature_of(loaded))
     lib.set_meta("checkpoint", str(Path(checkpoint).resolve()))
     check = check_manifest(manifest, split)
     todo = [c for c in check.cases if not lib.has(c.id)]
-    device_ = next(model.parameters()).device
     done = 0
     for start in range(0, len(todo), batch_size):
         cases = todo[start:start + batch_size]
         with torch.no_grad():
-            volumes = torch.cat([model_input(read_volume(c.volume), loaded.profile) for c in cases]).to(device_)
+            volumes = torch.cat([model_input(read_volume(c.volume), loaded.profile) for c in cases]).to(loaded.device)
             images = model.image_embedding(volumes).cpu().numpy()
-            reports = model.report_embedding(model.tokenize([c.report for c in cases]).to(device_)).cpu().numpy()
+            reports = model.report_embedding(model.tokenize([c.report for c in cases]).to(loaded.device)).cpu().numpy()
         lib.add([{"case_id": c.id, "report": c.report, "labels": c.labels, "volume": str(c.volume),
                   "image": images[i], "report_vec": reports[i]} for i, c in enumerate(cases)])
         done += len(cases)

@@ -83,3 +83,14 @@ def layer_volume(layer) -> Volume:
 
 def layer_report(layer) -> str:
     return (layer.metadata or {}).get("report") or ""
+
+
+def placed_over(layer) -> dict:
+    """Keyword arguments that draw a new layer exactly over ``layer`` (same grid): its transform."""
+    return {"scale": layer.scale, "translate": layer.translate, "rotate": layer.rotate,
+            "affine": layer.affine.affine_matrix}
+
+
+def geometry_metadata(layer) -> dict:
+    """The spacing, origin and direction ``layer`` carries in its metadata (those it was read with)."""
+    return {k: v for k, v in (layer.metadata or {}).items() if k in ("spacing", "origin", "direction")}

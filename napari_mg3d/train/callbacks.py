@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
 import lightning as L
 
-from .follow import STOP_FILE
+from .follow import STOP_FILE, append_record
 
 
 class JsonlMetrics(L.Callback):
@@ -22,9 +21,7 @@ class JsonlMetrics(L.Callback):
 
     def write(self, trainer, record: dict) -> None:
         if trainer.is_global_zero:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
-                f.flush()
+            append_record(self.path, record)
 
     def on_train_start(self, trainer, pl_module):
         self._t0 = self._last_t = time.monotonic()
@@ -73,7 +70,6 @@ class AtomicCheckpoint(L.Callback):
         self.save(trainer)
 
 
-
 class StopRequest(L.Callback):
     """Ends the run cleanly when ``<out>/stop`` appears (the Training widget's Stop): the last
     checkpoint and the exported model are written as at the end of a run, and --resume goes on."""
@@ -88,8 +84,8 @@ class StopRequest(L.Callback):
         if self.path.exists():
             trainer.should_stop = True
             if trainer.is_global_zero:
-                JsonlMetrics(self.path.parent / "metrics.jsonl").write(
-                    trainer, {"event": "stopped", "step": trainer.global_step, "time": time.time()})
+                append_record(self.path.parent / "metrics.jsonl",
+                              {"event": "stopped", "step": trainer.global_step, "time": time.time()})
 
     def on_train_end(self, trainer, pl_module):
         if trainer.is_global_zero:

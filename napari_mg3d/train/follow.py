@@ -1,5 +1,6 @@
-"""Following a training run from outside its process (the Training widget): the command that starts
-it, the stop request, and the new lines of its metrics file as they are written."""
+"""A training run's metrics file and its control from outside the run's process (the Training
+widget, the demo): the command that starts it, the stop request, one record appended (the run's
+callbacks), the new records as they are written, and ETAs as people read them."""
 
 from __future__ import annotations
 
@@ -27,6 +28,21 @@ def training_command(kind: str, out, manifest=None, config=None, overrides=(), r
     if resume:
         argv.append("--resume")
     return argv
+
+
+def append_record(path, record: dict) -> None:
+    """One JSON line at the end of a metrics file, flushed so a follower sees it at once."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+        f.flush()
+
+
+def format_duration(seconds: float) -> str:
+    """"1h 05m" or "4m 07s"."""
+    seconds = int(max(0, seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s"
 
 
 def request_stop(out) -> Path:

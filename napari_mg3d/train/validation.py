@@ -4,11 +4,12 @@ and the headline figures in TensorBoard. Subclasses measure; this class schedule
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import lightning as L
+
+from .follow import append_record
 
 
 class EpochValidation(L.Callback):
@@ -28,8 +29,7 @@ class EpochValidation(L.Callback):
         figures, headline = self.measure(trainer, pl_module)
         record = {"event": "val", "step": trainer.global_step, "epoch": trainer.current_epoch,
                   "cases": len(self.dataset), **figures, "time": time.time()}
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        append_record(self.path, record)
         if trainer.logger is not None and headline:
             trainer.logger.log_metrics({f"val/{k}": v for k, v in headline.items()}, step=trainer.global_step)
 

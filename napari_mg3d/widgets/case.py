@@ -10,6 +10,7 @@ from qtpy.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLab
 
 from ..io.windows import WINDOW_PRESETS, contrast_limits
 from ..knowledge.report import parse_report
+from .choosers import VolumeChooser
 from .heatmap import ATTENTION, heatmap_layer, is_derived, prepare_heatmap_layer, show_heat
 from .session import session_for
 from .tasks import TaskBar, run_task
@@ -29,7 +30,10 @@ class CaseWidget(QWidget):
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
-        self.layer_box = QComboBox()
+        # every image layer but our heatmaps; a new choice prefers a volume with a report
+        self.layer_box = VolumeChooser(napari_viewer,
+                                       accept=lambda la: la._type_string == "image" and not is_derived(la),
+                                       prefer=lambda la: bool(la.metadata.get("report")))
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.window_box = QComboBox()
@@ -71,45 +75,24 @@ class CaseWidget(QWidget):
         layout.addWidget(self.taskbar)
 
         self.layer_box.currentTextChanged.connect(self._show_layer)
+        self.layer_box.chosen.connect(self._show_layer)
         self.window_box.currentTextChanged.connect(self.apply_window)
         self.group_box.currentTextChanged.connect(lambda _: self._fill_sentences())
         self.sentence_list.currentItemChanged.connect(self._on_sentence)
         self.sentence_selected.connect(lambda index, text: self.show_attention(text))
         self.phrase_button.clicked.connect(lambda: self.show_attention(self.phrase.text(), typed=True))
         self.phrase.returnPressed.connect(self.phrase_button.click)
-        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
-            event.connect(self._refresh_layers)
         napari_viewer.layers.selection.events.active.connect(self._follow_active)
         self.session.model_changed.connect(lambda _: self._prepare_heatmap())
-        self._refresh_layers()
+        self._show_layer(self.layer_box.currentText())
 
     # -- layers -----------------------------------------------------------------------------
-    def image_layers(self):
-        return [layer for layer in self.viewer.layers if layer._type_string == "image" and not is_derived(layer)]
-
     def current_layer(self):
-        name = self.layer_box.currentText()
-        return self.viewer.layers[name] if name in self.viewer.layers else None
-
-    def _refresh_layers(self, event=None):
-        current = self.layer_box.currentText()
-        names = [layer.name for layer in self.image_layers()]
-        self.layer_box.blockSignals(True)
-        self.layer_box.clear()
-        self.layer_box.addItems(names)
-        if current in names:
-            self.layer_box.setCurrentText(current)
-        else:
-            with_report = [n for n in names if self.viewer.layers[n].metadata.get("report")]
-            if with_report or names:
-                self.layer_box.setCurrentText((with_report or names)[0])
-        self.layer_box.blockSignals(False)
-        if self.layer_box.currentText() != current or not names:
-            self._show_layer(self.layer_box.currentText())  # a new case: its report afresh
+        return self.layer_box.layer()
 
     def _follow_active(self, event=None):
         active = self.viewer.layers.selection.active
-        if active is not None and active._type_string == "image" and not is_derived(active):
+        if active is not None and self.layer_box.accept(active):
             self.layer_box.setCurrentText(active.name)
 
     def _show_layer(self, name: str):

@@ -3,6 +3,7 @@ and a path field with a Browse button."""
 
 from __future__ import annotations
 
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QPushButton
 
 from .heatmap import is_derived
@@ -14,24 +15,33 @@ def is_volume(layer) -> bool:
 
 
 class VolumeChooser(QComboBox):
-    """The viewer's volumes, kept current as layers come and go; the choice is kept when it stays."""
+    """The viewer's volumes (layers ``accept`` takes; case volumes by default), kept current as
+    layers come and go: the choice stays while its layer does, else falls to the first layer
+    ``prefer`` likes, else to the first. ``chosen`` tells when layers coming or going changed it."""
 
-    def __init__(self, viewer, parent=None):
+    chosen = Signal(str)
+
+    def __init__(self, viewer, parent=None, accept=is_volume, prefer=None):
         super().__init__(parent)
-        self.viewer = viewer
+        self.viewer, self.accept, self.prefer = viewer, accept, prefer
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self.refresh)
         self.refresh()
 
     def refresh(self, event=None):
         current = self.currentText()
-        names = [la.name for la in self.viewer.layers if is_volume(la)]
+        names = [la.name for la in self.viewer.layers if self.accept(la)]
         self.blockSignals(True)
         self.clear()
         self.addItems(names)
         if current in names:
             self.setCurrentText(current)
+        elif names and self.prefer is not None:
+            liked = [n for n in names if self.prefer(self.viewer.layers[n])]
+            self.setCurrentText((liked or names)[0])
         self.blockSignals(False)
+        if self.currentText() != current:
+            self.chosen.emit(self.currentText())
 
     def layer(self):
         return self.viewer.layers[self.currentText()] if self.currentText() in self.viewer.layers else None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..plugin.layers import geometry_metadata, placed_over
+
 ATTENTION = "attention"
 KIND = "mg3d_kind"
 MAX_NAME = 60
@@ -25,10 +27,15 @@ def heat_name(text: str) -> str:
 WAITING = "(click a sentence)"
 
 
+def layers_over(viewer, image, kind: str = ATTENTION) -> list:
+    """The ``kind`` layers made over ``image``."""
+    return [la for la in viewer.layers if (la.metadata or {}).get(KIND) == kind and la.metadata.get("over") == image.name]
+
+
 def prepare_heatmap_layer(viewer, image, kind: str = ATTENTION):
     """The volume's heatmap layer, made ahead (empty) while nothing else runs, so that showing the
     first map later only fills it."""
-    if any((la.metadata or {}).get(KIND) == kind and la.metadata.get("over") == image.name for la in viewer.layers):
+    if layers_over(viewer, image, kind):
         return None
     return heatmap_layer(viewer, image, WAITING, kind, keep=False)
 
@@ -40,16 +47,14 @@ def heatmap_layer(viewer, image, text: str, kind: str = ATTENTION, keep: bool = 
     if name in viewer.layers:
         return viewer.layers[name]
     if not keep:
-        reuse = [la for la in viewer.layers if (la.metadata or {}).get(KIND) == kind
-                 and la.metadata.get("over") == image.name and not la.metadata.get("kept")]
+        reuse = [la for la in layers_over(viewer, image, kind) if not la.metadata.get("kept")]
         if reuse:
             reuse[-1].name = name
             return reuse[-1]
     empty = np.broadcast_to(np.float32(0), image.data.shape)  # no memory until the map arrives
     layer = viewer.add_image(
         empty, name=name, colormap="inferno", blending="additive", opacity=0.6, contrast_limits=(0.0, 1.0),
-        metadata={KIND: kind, "over": image.name, "text": text, "kept": keep}, scale=image.scale, visible=False,
-        translate=image.translate, rotate=image.rotate, affine=image.affine.affine_matrix)
+        metadata={KIND: kind, "over": image.name, "text": text, "kept": keep}, visible=False, **placed_over(image))
     viewer.layers.selection.active = image  # keep the volume the current case
     return layer
 
@@ -60,8 +65,7 @@ def show_heat(viewer, layer, image, heat: np.ndarray, text: str, extra=None) -> 
     lo, hi = float(np.median(heat[:: max(1, heat.shape[0] // 16)])), float(heat.max())
     peak = np.unravel_index(int(np.argmax(heat)), heat.shape)
     layer.metadata = {**layer.metadata, "text": text, "peak_index_zyx": [int(p) for p in peak],
-                      **{k: v for k, v in (image.metadata or {}).items() if k in ("spacing", "origin", "direction")},
-                      **(extra or {})}
+                      **geometry_metadata(image), **(extra or {})}
     layer.data = heat
     layer.contrast_limits = (lo, hi if hi > lo else lo + 1e-6)
     layer.visible = True

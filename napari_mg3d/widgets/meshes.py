@@ -24,18 +24,13 @@ def _tidy(surface):
     return surface
 
 
-def label_surfaces(labels: np.ndarray, geometry, names: dict | None = None, progress=None) -> dict:
-    """{name: PolyData} for each label present (0 is background)."""
-    present = [int(k) for k in np.unique(labels) if k > 0]
+def label_surfaces(labels: np.ndarray, geometry) -> dict:
+    """{label value: PolyData} for each label present (0 is background)."""
     out = {}
-    for i, k in enumerate(present):
-        grid = _image_data((labels == k).astype(np.float32), geometry)
-        surface = grid.contour([0.5], scalars="values")
+    for k in (int(k) for k in np.unique(labels) if k > 0):
+        surface = _image_data((labels == k).astype(np.float32), geometry).contour([0.5], scalars="values")
         if surface.n_points:
-            surface = _tidy(surface.smooth(n_iter=15))
-            out[(names or {}).get(k, f"label {k}")] = surface
-        if progress is not None:
-            progress(i + 1, len(present))
+            out[k] = _tidy(surface.smooth(n_iter=15))
     return out
 
 

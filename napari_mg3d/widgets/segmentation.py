@@ -75,18 +75,19 @@ class SegmentationWidget(QWidget):
     def show(self, image, labels, classes):
         import numpy as np
 
+        from ..plugin.layers import geometry_metadata, placed_over
+
         names = ["background", *classes]
         name = f"{image.name} segmentation"
-        meta = {**{k: v for k, v in image.metadata.items() if k in ("spacing", "origin", "direction")},
-                "label_names": dict(enumerate(names)), "mg3d_kind": SEGMENTATION, "source": image.name}
+        meta = {**geometry_metadata(image), "label_names": dict(enumerate(names)), "mg3d_kind": SEGMENTATION,
+                "source": image.name}
         features = {"index": list(range(len(names))), "name": names}
         if name in self.viewer.layers:
             layer = self.viewer.layers[name]
             layer.data, layer.metadata, layer.features = labels, meta, features
         else:
             layer = self.viewer.add_labels(labels, name=name, metadata=meta, features=features, opacity=0.4,
-                                           scale=image.scale, translate=image.translate, rotate=image.rotate,
-                                           affine=image.affine.affine_matrix)
+                                           **placed_over(image))
         counts = np.bincount(labels.ravel(), minlength=len(names))
         spacing = np.abs(np.asarray(image.scale, dtype=float))
         ml = counts * float(np.prod(spacing)) / 1000.0

@@ -1,5 +1,5 @@
-"""What the MG-3D widgets of one viewer share: the loaded model and the case library, with signals
-when they change, and the background task each widget runs."""
+"""What the MG-3D widgets of one viewer share: the loaded model (with a signal when it changes),
+the case library last searched, the attention maps already computed."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ _SESSIONS: dict[int, tuple[weakref.ref, "Session"]] = {}
 
 
 class Session(QObject):
-    model_changed = Signal(object)  # inference.encode.Loaded, or None
-    library_changed = Signal(str)
+    model_changed = Signal(object)  # inference.encode.Loaded
     segmenter_offered = Signal(str)  # a segmentation checkpoint the Training widget made
 
     def __init__(self, viewer):
@@ -23,7 +22,8 @@ class Session(QObject):
         self.viewer = viewer
         self.loaded = None
         self.library = ""
-        self.attention_cache: dict = {}  # (layer name, model id) -> [(AttentionMap, heat)]
+        # (layer name, model id, refine, typed phrase or None) -> [(AttentionMap, heat)]
+        self.attention_cache: dict = {}
 
     def load_model(self, checkpoint: str | None, name: str, device: str, owner=None, on_error=None):
         """Load in the background; ``model_changed`` when done. Returns the task."""
@@ -46,7 +46,6 @@ class Session(QObject):
     def set_library(self, folder: str) -> None:
         self.library = folder
         remember(library=folder)
-        self.library_changed.emit(folder)
 
 
 def leave_a_core_for_the_viewer() -> None:

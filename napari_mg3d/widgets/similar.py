@@ -124,8 +124,7 @@ class SimilarWidget(QWidget):
             self.hits_list.addItem("The library is empty.")
             return
         for rank, (hit, thumb) in enumerate(zip(hits, thumbs), start=1):
-            found = ", ".join(k for k, v in (hit.labels or {}).items() if v) or "no findings"
-            item = QListWidgetItem(f"{rank}. {hit.case_id}\nscore {hit.score:.3f}\n{found}")
+            item = QListWidgetItem(f"{rank}. {hit.case_id}\nscore {hit.score:.3f}\n{_found(hit) or 'no findings'}")
             item.setToolTip(hit.report[:600])
             item.setData(HIT_ROLE, rank - 1)
             if thumb is not None:
@@ -159,9 +158,8 @@ class SimilarWidget(QWidget):
         for s in parse_report(hit.report).sentences:
             text = html.escape(s.text)
             parts.append(f"<b style='color:#ff8a65'>{text}</b>" if s.index in match else text)
-        labels = ", ".join(k for k, v in (hit.labels or {}).items() if v) or "none"
         self.report.setHtml(f"<p><b>{html.escape(hit.case_id)}</b> · score {hit.score:.3f} · labels: "
-                            f"{html.escape(labels)}</p><p>{' '.join(parts)}</p>")
+                            f"{html.escape(_found(hit) or 'none')}</p><p>{' '.join(parts)}</p>")
 
     def open_hit(self):
         """The hit's layers, shifted in x to lie beside the current case."""
@@ -191,3 +189,8 @@ class SimilarWidget(QWidget):
             self.viewer.reset_view()
 
         return run_task(work, f"Opening {hit.case_id}", add, owner=self.taskbar)
+
+
+def _found(hit) -> str:
+    """The hit's positive labels, comma-separated."""
+    return ", ".join(k for k, v in (hit.labels or {}).items() if v)

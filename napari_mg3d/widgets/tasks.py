@@ -1,25 +1,25 @@
 """Long work off the Qt event loop: a generator run in a napari worker thread, with a progress bar
 in the viewer's activity dock, a cancel between its steps, and errors as notifications.
 
-The generator yields a short status text (or (done, total)) between steps and returns its result;
-``on_result`` runs on the main thread, so it may touch layers."""
+The generator yields a short status text between steps and returns its result; ``on_result``
+runs on the main thread, so it may touch layers."""
 
 from __future__ import annotations
 
 from napari.qt.threading import create_worker
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 
-def run_task(work, description: str, on_result=None, owner=None, total: int = 0, args=(), on_error=None):
-    """Start ``work(*args)`` (a generator function) in a worker; returns the worker.
-    ``owner`` (a widget with ``task_started``/``task_finished``) shows status and offers Cancel."""
-    def steps(*a):
-        result = yield from work(*a)
+def run_task(work, description: str, on_result=None, owner=None, on_error=None):
+    """Start ``work()`` (a generator function) in a worker; returns the worker.
+    ``owner`` (a TaskBar) shows its status and offers Cancel."""
+    def steps():
+        result = yield from work()
         yield "finishing"  # a Cancel pressed during the last step takes effect here: no result shown
         return result
 
-    worker = create_worker(steps, *args, _progress={"total": total, "desc": description}, _ignore_errors=True)
+    worker = create_worker(steps, _progress={"total": 0, "desc": description}, _ignore_errors=True)
     for signal, relay in ((worker.errored, "_relay_error"), (worker.warned, "_relay_warning")):
         try:  # napari's own relays show tracebacks; ours show one line
             signal.disconnect(getattr(worker, relay))
@@ -80,11 +80,8 @@ class TaskBar(QWidget):
         self.status.setText(description + " ...")
         self.cancel.setEnabled(True)
 
-    def task_step(self, value) -> None:
-        if isinstance(value, str):
-            self.status.setText(value + " ...")
-        elif isinstance(value, tuple) and len(value) == 2:
-            self.status.setText(f"{value[0]} / {value[1]} ...")
+    def task_step(self, text: str) -> None:
+        self.status.setText(text + " ...")
 
     def task_finished(self, worker) -> None:
         if worker is self.worker:

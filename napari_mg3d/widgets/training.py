@@ -12,7 +12,7 @@ from qtpy.QtGui import QDesktopServices
 from qtpy.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                             QSpinBox, QVBoxLayout, QWidget)
 
-from ..train.follow import KINDS, MetricsFollower, request_stop, training_command
+from ..train.follow import KINDS, MetricsFollower, format_duration, request_stop, training_command
 from .choosers import path_row
 from .plot import LinePlot
 from .session import session_for
@@ -178,7 +178,7 @@ class TrainingWidget(QWidget):
             last = next((r for r in reversed(records) if "loss" in r), None)
             text = f"step {step} / {total or '?'}"
             if eta is not None:
-                text += f" · ETA {_duration(eta)}"
+                text += f" · ETA {format_duration(eta)}"
             if last is not None:
                 text += f" · loss {last['loss']:.4f} · {last.get('samples_per_s', 0):.1f} samples/s"
             self.status.setText(text)
@@ -245,9 +245,3 @@ class TrainingWidget(QWidget):
             self.process.waitForFinished(5000)
         super().closeEvent(event)
 
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s"

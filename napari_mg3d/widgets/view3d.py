@@ -79,37 +79,30 @@ class View3DWidget(QWidget):
         label_volume = layer_volume(labels) if labels is not None else None
         heat_volume = layer_volume(heat) if heat is not None else None
         names = (labels.metadata or {}).get("label_names", {}) if labels is not None else {}
-        colors = {}
-        if labels is not None:
-            import numpy as np
-
-            for k in np.unique(label_volume.array):
-                if k > 0:
-                    colors[names.get(int(k), f"label {int(k)}")] = tuple(labels.get_color(int(k))[:3])
+        names = {int(k): v for k, v in names.items()}
 
         def work():
             from .meshes import isosurface, label_surfaces
 
-            meshes = {}
+            surfaces, iso = {}, None
             if label_volume is not None:
                 yield "label surfaces"
-                meshes.update(label_surfaces(label_volume.array, label_volume.geometry,
-                                             {int(k): v for k, v in names.items()}))
+                surfaces = label_surfaces(label_volume.array, label_volume.geometry)
             if heat_volume is not None:
                 yield "heatmap isosurface"
-                meshes[heat.name] = isosurface(heat_volume.array, heat_volume.geometry, level)
-            return meshes
+                iso = isosurface(heat_volume.array, heat_volume.geometry, level)
+            return surfaces, iso
 
-        def show(meshes):
-            self.meshes = meshes
+        def show(result):
+            surfaces, iso = result
+            self.meshes = {names.get(k, f"label {k}"): mesh for k, mesh in surfaces.items()}
+            if iso is not None:
+                self.meshes[heat.name] = iso
             self.plotter.clear()
-            for name, mesh in meshes.items():
-                if not mesh.n_points:
-                    continue
-                if name in colors:
-                    self.plotter.add_mesh(mesh, color=colors[name], opacity=0.35, smooth_shading=True)
-                else:
-                    self.plotter.add_mesh(mesh, color=HEAT_COLOR, opacity=0.9, smooth_shading=True)
+            for k, mesh in surfaces.items():  # in the labels layer's own colours
+                self.plotter.add_mesh(mesh, color=tuple(labels.get_color(k)[:3]), opacity=0.35, smooth_shading=True)
+            if iso is not None and iso.n_points:
+                self.plotter.add_mesh(iso, color=HEAT_COLOR, opacity=0.9, smooth_shading=True)
             self.plotter.reset_camera()
             self.plotter.render()
 
