@@ -1,10 +1,15 @@
 """The pointing game on held-out synthetic cases: does the maximum of a sentence's attention map
 fall inside the mask of the finding that sentence names? Against chance: the finding's share of
-the volume (where a uniformly random point would fall).
+the volume (where a uniformly random point would fall). Strictly, and within a tolerance (as the
+pointing game of Zhang et al. allows): by default one voxel of the model's input grid, the finest
+detail the model sees; chance is then the share of the volume within that distance of the mask.
+Emphysema and calcification masks are speckles (45% and 8% of their region's voxels), which a map
+at the model's resolution cannot hit strictly more often than their density.
 
 The sentence naming a finding is found by the report labeller (the sentence whose labels include
 the finding's CT-RATE label), not by the synthetic templates.
-Usage: python bench/attention.py CHECKPOINT [--cases 100] [--seed 1] [--data /tmp/mg3d-attention-bench]
+Usage: python bench/attention.py CHECKPOINT [--cases 100] [--seed 1] [--tolerance MM]
+       [--data /tmp/mg3d-attention-bench]
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1, help="synthetic seed (the learning bench trains on 0)")
     parser.add_argument("--data", default="/tmp/mg3d-attention-bench")
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="mm (default: the largest voxel spacing of the checkpoint's profile)")
     args = parser.parse_args()
     from napari_mg3d.data.synth_writer import write_synthetic
     from napari_mg3d.data.synthetic import CT_RATE_LABEL
@@ -40,19 +47,25 @@ def main() -> None:
         write_synthetic(args.data, args.cases, seed=args.seed, split="test")
     import csv
 
+    from scipy.ndimage import distance_transform_edt
+
     rows = list(csv.DictReader(manifest.open()))[: args.cases]
     loaded = load_model(args.checkpoint, "cpu")
+    tolerance = args.tolerance if args.tolerance is not None else max(loaded.profile.spacing)
+    methods = ("map", "gradient")
     hits, chance_volume = defaultdict(list), defaultdict(list)
     for row in rows:
         volume = read_volume(manifest.parent / row["volume"])
         report = (manifest.parent / row["report"]).read_text(encoding="utf-8")
         findings = json.loads(row["findings"])
         x = model_input(volume, loaded.profile)
-        maps = {"affinity": sentence_maps(loaded.model, x, report),
+        maps = {"map": sentence_maps(loaded.model, x, report),
                 "gradient": sentence_maps(loaded.model, x, report, refine=True)}
         for finding, info in findings.items():
             label = CT_RATE_LABEL[finding]
             mask = read_volume(manifest.parent / info["mask"]).array > 0
+            spacing_zyx = volume.geometry.spacing[::-1]
+            near = distance_transform_edt(~mask, sampling=spacing_zyx) <= tolerance
             for method, method_maps in maps.items():
                 naming = [m for m in method_maps if label_report(m.text).get(label) == 1]
                 if not naming:
@@ -60,20 +73,25 @@ def main() -> None:
                 heat = on_volume_grid(naming[0], volume, loaded.profile)
                 peak = np.unravel_index(int(np.argmax(heat)), heat.shape)
                 hits[(finding, method)].append(bool(mask[peak]))
-            chance_volume[finding].append(mask.mean())
+                hits[(finding, method, "near")].append(bool(near[peak]))
+            chance_volume[finding].append((mask.mean(), near.mean()))
     table, overall = [], defaultdict(list)
+    fmt = lambda h: f"{np.mean(h):.3f}" if len(h) else "-"  # noqa: E731
+    keys = [(m, *near) for m in methods for near in ((), ("near",))]
     for finding in sorted(chance_volume):
-        row = [finding, len(chance_volume[finding])]
-        for method in ("affinity", "gradient"):
-            h = hits.get((finding, method), [])
-            overall[method] += h
-            row.append(f"{np.mean(h):.3f}" if h else "-")
-        table.append(row + [f"{np.mean(chance_volume[finding]):.3f}"])
-    chance = np.mean([c for v in chance_volume.values() for c in v])
-    table.append(["all", len(overall["affinity"]), f"{np.mean(overall['affinity']):.3f}",
-                  f"{np.mean(overall['gradient']):.3f}", f"{chance:.3f}"])
-    print(f"pointing game, {len(rows)} held-out synthetic cases, {Path(args.checkpoint).name}")
-    print_table(["finding", "sentences", "hit: affinity", "hit: gradient", "chance"], table)
+        row = [finding, len(hits.get((finding, "map"), []))]
+        for key in keys:
+            h = hits.get((finding, *key), [])
+            overall[key] += h
+            row.append(fmt(h))
+        table.append(row + [fmt([c[0] for c in chance_volume[finding]]), fmt([c[1] for c in chance_volume[finding]])])
+    chance = [c for v in chance_volume.values() for c in v]
+    table.append(["all", len(overall[("map",)]), *(fmt(overall[k]) for k in keys),
+                  fmt([c[0] for c in chance]), fmt([c[1] for c in chance])])
+    print(f"pointing game, {len(rows)} held-out synthetic cases, {Path(args.checkpoint).name} "
+          f"(map: fusion attention share; gradient: Grad-CAM); 'near': within {tolerance:g} mm of the mask")
+    print_table(["finding", "sentences", "hit: map", "near: map", "hit: gradient", "near: gradient",
+                 "chance", "chance near"], table)
 
 
 if __name__ == "__main__":

@@ -40,8 +40,14 @@ def main() -> None:
 
     out = Path(args.out)
     t0 = time.time()
-    train = write_synthetic(out / "train", args.n, seed=args.seed, split="train")
-    test = write_synthetic(out / "test", args.held_out, seed=args.seed + 1, split="test")
+    def cases(folder, n, seed, split):  # written once: a second run with the same n reuses them
+        manifest = folder / "manifest.csv"
+        if manifest.is_file() and len(manifest.read_text().splitlines()) == n + 1:
+            return manifest
+        return write_synthetic(folder, n, seed=seed, split=split)
+
+    train = cases(out / "train", args.n, args.seed, "train")
+    test = cases(out / "test", args.held_out, args.seed + 1, "test")
     t_data = time.time() - t0
     # the time budget stops training; the schedule warms up and decays over this estimate of steps
     estimate = int(args.minutes * 60 / args.seconds_per_step)
