@@ -1,4 +1,5 @@
-"""Small helpers shared by the bench scripts: timing and a plain-text table."""
+"""Small helpers shared by the bench scripts: timing, a plain-text table, and synthetic cases
+written once."""
 
 from __future__ import annotations
 
@@ -38,3 +39,18 @@ def print_table(headers: list[str], rows: list[list]) -> None:
 
 def median_ms(times: list[float]) -> float:
     return 1000 * statistics.median(times)
+
+
+def synthetic_cases(folder, n: int, seed: int, split: str):
+    """The manifest of ``n`` synthetic cases of ``seed`` in ``folder``: reused when it holds
+    exactly those cases, written (by the project's generator) otherwise."""
+    import csv
+    from pathlib import Path
+
+    from napari_mg3d.data.synth_writer import write_synthetic
+
+    manifest = Path(folder) / "manifest.csv"
+    wanted = [f"synth-{seed:05d}-{i:05d}" for i in range(n)]
+    if manifest.is_file() and [row["id"] for row in csv.DictReader(manifest.open())] == wanted:
+        return manifest
+    return write_synthetic(folder, n, seed=seed, split=split)

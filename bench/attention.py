@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _table import print_table  # noqa: E402
+from _table import print_table, synthetic_cases  # noqa: E402
 
 
 def main() -> None:
@@ -35,21 +35,18 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, default=None,
                         help="mm (default: the largest voxel spacing of the checkpoint's profile)")
     args = parser.parse_args()
-    from napari_mg3d.data.synth_writer import write_synthetic
     from napari_mg3d.data.synthetic import CT_RATE_LABEL
     from napari_mg3d.inference.attention import on_volume_grid, sentence_maps
     from napari_mg3d.inference.encode import load_model, model_input
     from napari_mg3d.io.volume import read_volume
     from napari_mg3d.knowledge.labels import label_report
 
-    manifest = Path(args.data) / "manifest.csv"
-    if not manifest.is_file():
-        write_synthetic(args.data, args.cases, seed=args.seed, split="test")
     import csv
 
     from scipy.ndimage import distance_transform_edt
 
-    rows = list(csv.DictReader(manifest.open()))[: args.cases]
+    manifest = synthetic_cases(args.data, args.cases, args.seed, "test")
+    rows = list(csv.DictReader(manifest.open()))
     loaded = load_model(args.checkpoint, "cpu")
     tolerance = args.tolerance if args.tolerance is not None else max(loaded.profile.spacing)
     methods = ("map", "gradient")
@@ -59,12 +56,12 @@ def main() -> None:
         report = (manifest.parent / row["report"]).read_text(encoding="utf-8")
         findings = json.loads(row["findings"])
         x = model_input(volume, loaded.profile)
+        spacing_zyx = volume.geometry.spacing[::-1]
         maps = {"map": sentence_maps(loaded.model, x, report),
                 "gradient": sentence_maps(loaded.model, x, report, refine=True)}
         for finding, info in findings.items():
             label = CT_RATE_LABEL[finding]
             mask = read_volume(manifest.parent / info["mask"]).array > 0
-            spacing_zyx = volume.geometry.spacing[::-1]
             near = distance_transform_edt(~mask, sampling=spacing_zyx) <= tolerance
             for method, method_maps in maps.items():
                 naming = [m for m in method_maps if label_report(m.text).get(label) == 1]

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _table import print_table  # noqa: E402
+from _table import print_table, synthetic_cases  # noqa: E402
 
 
 def main() -> None:
@@ -30,7 +30,6 @@ def main() -> None:
     parser.add_argument("--ga-weight", type=float, default=None, help="weight of the global alignment loss")
     args = parser.parse_args()
     from napari_mg3d.data.dataset import CaseDataset
-    from napari_mg3d.data.synth_writer import write_synthetic
     from napari_mg3d.data.synthetic import CT_RATE_LABEL
     from napari_mg3d.knowledge.prompts import prompt_set
     from napari_mg3d.model.factory import create_model
@@ -40,14 +39,8 @@ def main() -> None:
 
     out = Path(args.out)
     t0 = time.time()
-    def cases(folder, n, seed, split):  # written once: a second run with the same n reuses them
-        manifest = folder / "manifest.csv"
-        if manifest.is_file() and len(manifest.read_text().splitlines()) == n + 1:
-            return manifest
-        return write_synthetic(folder, n, seed=seed, split=split)
-
-    train = cases(out / "train", args.n, args.seed, "train")
-    test = cases(out / "test", args.held_out, args.seed + 1, "test")
+    train = synthetic_cases(out / "train", args.n, args.seed, "train")  # a second run reuses them
+    test = synthetic_cases(out / "test", args.held_out, args.seed + 1, "test")
     t_data = time.time() - t0
     # the time budget stops training; the schedule warms up and decays over this estimate of steps
     estimate = int(args.minutes * 60 / args.seconds_per_step)
