@@ -47,10 +47,10 @@ def synthetic_cases(folder, n: int, seed: int, split: str):
     import csv
     from pathlib import Path
 
-    from napari_mg3d.data.synth_writer import write_synthetic
+    from napari_mg3d.data.synth_writer import case_id, write_synthetic
 
     manifest = Path(folder) / "manifest.csv"
-    wanted = [f"synth-{seed:05d}-{i:05d}" for i in range(n)]
+    wanted = [case_id(seed, i) for i in range(n)]
     if manifest.is_file() and [row["id"] for row in csv.DictReader(manifest.open())] == wanted:
         return manifest
     return write_synthetic(folder, n, seed=seed, split=split)

@@ -24,6 +24,11 @@ def split_of(i: int, n: int) -> str:
     return SPLITS[-1][0]
 
 
+def case_id(seed: int, i: int) -> str:
+    """The id (and file stem) of the i-th case that ``write_synthetic`` writes for ``seed``."""
+    return f"synth-{seed:05d}-{i:05d}"
+
+
 def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128), progress=None,
                     split: str | None = None) -> Path:
     """Cases ``synth-SSSSS-IIIII`` (volume, report, organ labels, one mask per finding), a manifest
@@ -37,7 +42,7 @@ def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128)
     rows, label_rows = [], []
     for i in range(n):
         case = make_case(seed * 100_000 + i, shape=shape)
-        cid = f"synth-{seed:05d}-{i:05d}"
+        cid = case_id(seed, i)
         base = cases_dir / cid
         write_volume(f"{base}.nii.gz", case.image, case.geometry)
         write_volume(f"{base}_organs.nii.gz", case.organs, case.geometry)
