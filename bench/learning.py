@@ -50,7 +50,7 @@ def main() -> None:
         "checkpoint_every=100", f"seed={args.seed}",
     ])
     if args.ga_weight is not None:
-        config.model_overrides = {"loss_weights": {"ga": args.ga_weight}}
+        config.model_overrides = {"loss_weights.ga": args.ga_weight}
     config.trainer["max_time"] = {"minutes": args.minutes}
     t1 = time.time()
     final = run(config)

@@ -76,8 +76,9 @@ class ContrastiveHead(nn.Module):
             self.vision_center = nn.BatchNorm1d(dim_in, affine=False, momentum=0.05)
             self.language_center = nn.BatchNorm1d(dim_in, affine=False, momentum=0.05)
 
-    def _centered(self, norm, x):
-        if norm is None or (norm.training and x.shape[0] < 2):
+    def _centered(self, norm, x, running: bool = False):
+        """``running``: with the running statistics, left unchanged, even in training mode."""
+        if norm is None or (norm.training and (running or x.shape[0] < 2)):
             return x if norm is None else F.batch_norm(x, norm.running_mean, norm.running_var, training=False)
         return norm(x)
 
@@ -85,8 +86,8 @@ class ContrastiveHead(nn.Module):
         x = self._centered(getattr(self, "vision_center", None), x)
         return F.normalize(self.vision_proj(self.vision_ln(x)), dim=-1)
 
-    def language(self, x):
-        x = self._centered(getattr(self, "language_center", None), x)
+    def language(self, x, running: bool = False):
+        x = self._centered(getattr(self, "language_center", None), x, running)
         return F.normalize(self.language_proj(self.language_ln(x)), dim=-1)
 
     def forward(self, vision, language):

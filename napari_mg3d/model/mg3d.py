@@ -81,8 +81,14 @@ class MG3D(nn.Module):
         return self.multi_modal_vision_proj(tokens) + self.modality_type_embeddings.weight[1]
 
     def text_tokens(self, input_ids, attention_mask) -> torch.Tensor:
+        return self.text_projection(self.text_hidden(input_ids, attention_mask))
+
+    def text_hidden(self, input_ids, attention_mask) -> torch.Tensor:
+        """The text encoder's last hidden state (no gradient when it is frozen)."""
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.text.frozen):
-            hidden = self.language_encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            return self.language_encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def text_projection(self, hidden) -> torch.Tensor:
         return self.multi_modal_language_proj(hidden) + self.modality_type_embeddings.weight[0]
 
     def tokenize(self, reports: list[str]) -> ReportBatch:
@@ -135,8 +141,10 @@ class MG3D(nn.Module):
         return self.itc_head.language(self.report_vector_of(batch))
 
     # -- pre-training -------------------------------------------------------------------------
-    def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None) -> dict[str, torch.Tensor]:
-        """All losses of one pre-training step (and their weighted total under 'loss')."""
+    def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None, findings=None) -> dict[str, torch.Tensor]:
+        """All losses of one pre-training step (and their weighted total under 'loss'). ``findings``:
+        (LabelPrompts, (b, labels) targets, 1 where the report states the label, 0 where not) for
+        the findings objective (our addition), or None."""
         from .masking import block_mask, whole_word_mask
 
         c = self.config
@@ -175,6 +183,12 @@ class MG3D(nn.Module):
         # global alignment: the unimodal image against the unimodal report (the retrieval space)
         v, t = self.itc_head(img_uni, report_uni)
         losses["ga"] = obj.info_nce(v, t, c.temperature)
+        if findings is not None:  # the label prompts against the image, in the same space
+            from .findings import finding_logits, prompt_pairs
+
+            prompts, targets = findings
+            pos, neg = prompt_pairs(self, prompts, running=True)
+            losses["findings"] = obj.finding_loss(finding_logits(v, pos, neg, c.temperature), targets)
 
         # CML: fused against unimodal [report; image]; the fused image is the image as the report
         # tokens see it, the fused report the report as the image sees it

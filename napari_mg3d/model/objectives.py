@@ -78,12 +78,19 @@ def ssm_loss(text_sentences: torch.Tensor, visual_sentences: torch.Tensor, owner
     return (p * (pos + neg) - g * pos).abs().sum() / counted
 
 
+def finding_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of each label's (positive - negative prompt) log-odds against what the
+    report states of it (1 present or uncertain, 0 denied or not mentioned)."""
+    return F.binary_cross_entropy_with_logits(logits, targets.to(logits))
+
+
 DEFAULT_WEIGHTS = {"mlm": 1.0, "align": AUX_WEIGHT, "mim": 1.0, "cml": AUX_WEIGHT, "dcl": AUX_WEIGHT,
-                   "ssm": AUX_WEIGHT, "ga": AUX_WEIGHT}
+                   "ssm": AUX_WEIGHT, "ga": AUX_WEIGHT, "findings": 0.0}
 
 
 def total_loss(losses: dict[str, torch.Tensor], weights: dict | None = None) -> torch.Tensor:
     """MLM (+0.1 alignment) + MIM + 0.1 (CML + DCL + SSM), plus 0.1 x the global alignment term
-    when present (our addition, see docs/method.md); ``weights`` overrides any of these."""
+    when present (our addition, see docs/method.md); the findings term (our addition too) weighs
+    0 unless a model config sets it; ``weights`` overrides any of these."""
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     return sum(w[name] * value for name, value in losses.items() if name in w)

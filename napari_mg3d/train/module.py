@@ -18,10 +18,29 @@ class PretrainModule(L.LightningModule):
         self.save_hyperparameters({"config": config})
         self.config = config
         self.model = create_model(config["model"], device="cpu", **config.get("model_overrides", {}))
+        weights = {**obj.DEFAULT_WEIGHTS, **self.model.config.loss_weights}
+        self.prompts = None
+        if weights["findings"] > 0:  # the label prompts the checkpoint will carry
+            from ..knowledge.prompts import default_prompts
+            from ..model.findings import LabelPrompts
+
+            self.prompts = LabelPrompts.of(self.model, default_prompts())
+
+    def findings(self, reports: list[str]):
+        """(label prompts, (b, labels) what each report states of each label), or None when the
+        findings objective is off."""
+        if self.prompts is None:
+            return None
+        from ..knowledge.labels import label_report
+
+        stated = [label_report(r) for r in reports]
+        targets = torch.tensor([[s.get(label, 0) for label in self.prompts.labels] for s in stated],
+                               dtype=torch.float32, device=self.device)
+        return self.prompts.to(self.device), targets
 
     def training_step(self, batch, batch_idx):
         reports = self.model.tokenize(batch["report"]).to(self.device)
-        losses = self.model(batch["volume"], reports)
+        losses = self.model(batch["volume"], reports, findings=self.findings(batch["report"]))
         size = batch["volume"].shape[0]
         logs = {f"train/{k}": v.detach() for k, v in losses.items()}
         logs["train/global_batch"] = float(obj.gather(torch.zeros(size, 1, device=self.device)).shape[0])
