@@ -9,6 +9,7 @@ from torch import nn
 
 from . import objectives as obj
 from .config import ModelConfig
+from .findings import finding_logits, prompt_pairs
 from .fusion import AttentionPool, GatedAggregation, LocalCrossAttention, masked_mean
 from .heads import ContrastiveHead, ImagePooler, MeanPooler, MIMDecoder, MLMHead, RowNorm, SentenceVisionPooler
 from .swin import SwinEncoder
@@ -184,8 +185,6 @@ class MG3D(nn.Module):
         v, t = self.itc_head(img_uni, report_uni)
         losses["ga"] = obj.info_nce(v, t, c.temperature)
         if findings is not None:  # the label prompts against the image, in the same space
-            from .findings import finding_logits, prompt_pairs
-
             prompts, targets = findings
             pos, neg = prompt_pairs(self, prompts, running=True)
             losses["findings"] = obj.finding_loss(finding_logits(v, pos, neg, c.temperature), targets)

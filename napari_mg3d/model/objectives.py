@@ -88,9 +88,14 @@ DEFAULT_WEIGHTS = {"mlm": 1.0, "align": AUX_WEIGHT, "mim": 1.0, "cml": AUX_WEIGH
                    "ssm": AUX_WEIGHT, "ga": AUX_WEIGHT, "findings": 0.0}
 
 
+def loss_weights(overrides: dict | None = None) -> dict[str, float]:
+    """The recipe's weights with ``overrides`` (a model config's ``loss_weights``) applied."""
+    return {**DEFAULT_WEIGHTS, **(overrides or {})}
+
+
 def total_loss(losses: dict[str, torch.Tensor], weights: dict | None = None) -> torch.Tensor:
     """MLM (+0.1 alignment) + MIM + 0.1 (CML + DCL + SSM), plus 0.1 x the global alignment term
     when present (our addition, see docs/method.md); the findings term (our addition too) weighs
     0 unless a model config sets it; ``weights`` overrides any of these."""
-    w = {**DEFAULT_WEIGHTS, **(weights or {})}
+    w = loss_weights(weights)
     return sum(w[name] * value for name, value in losses.items() if name in w)

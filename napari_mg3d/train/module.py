@@ -5,8 +5,11 @@ from __future__ import annotations
 import lightning as L
 import torch
 
+from ..knowledge.labels import label_report
+from ..knowledge.prompts import default_prompts
 from ..model import objectives as obj
 from ..model.factory import create_model
+from ..model.findings import LabelPrompts
 from .schedule import scheduled
 
 ENCODER_PREFIXES = ("vision_encoder.", "language_encoder.")
@@ -18,21 +21,16 @@ class PretrainModule(L.LightningModule):
         self.save_hyperparameters({"config": config})
         self.config = config
         self.model = create_model(config["model"], device="cpu", **config.get("model_overrides", {}))
-        weights = {**obj.DEFAULT_WEIGHTS, **self.model.config.loss_weights}
+        self.prompt_sets = default_prompts()  # the label set the checkpoint carries, and trains
         self.prompts = None
-        if weights["findings"] > 0:  # the label prompts the checkpoint will carry
-            from ..knowledge.prompts import default_prompts
-            from ..model.findings import LabelPrompts
-
-            self.prompts = LabelPrompts.of(self.model, default_prompts())
+        if obj.loss_weights(self.model.config.loss_weights)["findings"] > 0:
+            self.prompts = LabelPrompts.of(self.model, self.prompt_sets)
 
     def findings(self, reports: list[str]):
         """(label prompts, (b, labels) what each report states of each label), or None when the
         findings objective is off."""
         if self.prompts is None:
             return None
-        from ..knowledge.labels import label_report
-
         stated = [label_report(r) for r in reports]
         targets = torch.tensor([[s.get(label, 0) for label in self.prompts.labels] for s in stated],
                                dtype=torch.float32, device=self.device)

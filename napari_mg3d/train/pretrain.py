@@ -14,7 +14,6 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     from ..data.dataset import CaseDataset
     from ..data.profiles import get_profile
     from ..io.errors import InputError
-    from ..knowledge.prompts import default_prompts
     from ..model.checkpoint import save_checkpoint
     from ..model.config import get_config
     from .calibrate import calibrate_alignment
@@ -37,6 +36,6 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     if trainer.is_global_zero:
         calibrate_alignment(module.model, data)
         save_checkpoint(module.model, final, profile=get_profile(profile).to_dict(),
-                        prompts=[p.__dict__ for p in default_prompts()],
+                        prompts=[p.__dict__ for p in module.prompt_sets],
                         extra={"step": trainer.global_step, "manifest": str(config.manifest)})
     return final

@@ -69,7 +69,7 @@ def test_the_module_trains_the_findings_the_reports_state():
     losses = model(torch.randn(3, 1, 64, 64, 64), model.tokenize(reports), generator=torch.Generator().manual_seed(0),
                    findings=(prompts, targets))
     assert torch.isfinite(losses["findings"])
-    weights = {**obj.DEFAULT_WEIGHTS, **model.config.loss_weights}
+    weights = obj.loss_weights(model.config.loss_weights)
     assert weights["findings"] > 0
     others = sum(weights[k] * v for k, v in losses.items() if k not in ("loss", "findings"))
     assert abs(losses["loss"].item() - others.item() - weights["findings"] * losses["findings"].item()) < 1e-4
