@@ -27,7 +27,8 @@ def main() -> None:
                         help="estimate on this machine: the schedule decays over minutes / this many steps")
     parser.add_argument("--out", default="runs/learning")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--ga-weight", type=float, default=None, help="weight of the global alignment loss")
+    parser.add_argument("--weight", action="append", default=[], metavar="LOSS=W",
+                        help="override one loss weight of the model config, e.g. --weight findings=3 (repeatable)")
     args = parser.parse_args()
     from napari_mg3d.data.dataset import CaseDataset
     from napari_mg3d.data.synthetic import CT_RATE_LABEL
@@ -49,8 +50,9 @@ def main() -> None:
         f"lr={args.lr}", "head_lr_scale=1.0", f"warmup_steps={max(1, estimate // 20)}", "log_every=10",
         "checkpoint_every=100", f"seed={args.seed}",
     ])
-    if args.ga_weight is not None:
-        config.model_overrides = {"loss_weights.ga": args.ga_weight}
+    for item in args.weight:
+        name, _, value = item.partition("=")
+        config.model_overrides[f"loss_weights.{name}"] = float(value)
     config.trainer["max_time"] = {"minutes": args.minutes}
     t1 = time.time()
     final = run(config)
