@@ -4,7 +4,9 @@ the volume (where a uniformly random point would fall). Strictly, and within a t
 pointing game of Zhang et al. allows): by default one voxel of the model's input grid, the finest
 detail the model sees; chance is then the share of the volume within that distance of the mask.
 Emphysema and calcification masks are speckles (45% and 8% of their region's voxels), which a map
-at the model's resolution cannot hit strictly more often than their density.
+at the model's resolution cannot hit strictly more often than their density. Beside the peak, the
+share of the map's mass inside the mask (the energy-based pointing game of Score-CAM; chance: the
+mask's share of the volume, as for a hit).
 
 The sentence naming a finding is found by the report labeller (the sentence whose labels include
 the finding's CT-RATE label), not by the synthetic templates.
@@ -24,6 +26,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import print_table, synthetic_cases  # noqa: E402
+
+
+def peak_of(heat: np.ndarray) -> tuple:
+    """Where a map is largest: the centre of the voxels at its maximum. An upsampled map is flat
+    between its outermost samples and the volume's edge, where the first maximal voxel would be
+    the volume's edge, not the sample's place."""
+    at_max = np.argwhere(heat >= heat.max())
+    return tuple(int(i) for i in np.rint(at_max.mean(0)))
 
 
 def main() -> None:
@@ -68,13 +78,14 @@ def main() -> None:
                 if not naming:
                     continue
                 heat = on_volume_grid(naming[0], volume, loaded.profile)
-                peak = np.unravel_index(int(np.argmax(heat)), heat.shape)
+                peak = peak_of(heat)
                 hits[(finding, method)].append(bool(mask[peak]))
                 hits[(finding, method, "near")].append(bool(near[peak]))
+                hits[(finding, method, "mass")].append(float(heat[mask].sum() / heat.sum()))
             chance_volume[finding].append((mask.mean(), near.mean()))
     table, overall = [], defaultdict(list)
     fmt = lambda h: f"{np.mean(h):.3f}" if len(h) else "-"  # noqa: E731
-    keys = [(m, *near) for m in methods for near in ((), ("near",))]
+    keys = [(m, *kind) for m in methods for kind in ((), ("near",), ("mass",))]
     for finding in sorted(chance_volume):
         row = [finding, len(hits.get((finding, "map"), []))]
         for key in keys:
@@ -86,9 +97,10 @@ def main() -> None:
     table.append(["all", len(overall[("map",)]), *(fmt(overall[k]) for k in keys),
                   fmt([c[0] for c in chance]), fmt([c[1] for c in chance])])
     print(f"pointing game, {len(rows)} held-out synthetic cases, {Path(args.checkpoint).name} "
-          f"(map: fusion attention share; gradient: Grad-CAM); 'near': within {tolerance:g} mm of the mask")
-    print_table(["finding", "sentences", "hit: map", "near: map", "hit: gradient", "near: gradient",
-                 "chance", "chance near"], table)
+          f"(map: the model's sentence maps, grounding head or fusion attention; gradient: Grad-CAM); "
+          f"'near': within {tolerance:g} mm of the mask")
+    print_table(["finding", "sentences", "hit: map", "near: map", "mass: map", "hit: gradient", "near: gradient",
+                 "mass: gradient", "chance", "chance near"], table)
 
 
 if __name__ == "__main__":

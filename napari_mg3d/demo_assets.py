@@ -32,7 +32,20 @@ class DemoSize:
                    int(os.environ.get("MG3D_DEMO_SEG_STEPS", d.seg_steps)), d.shape)
 
     def key(self) -> str:
-        return f"n{self.cases}-s{self.pretrain_steps}-g{self.seg_steps}-{'x'.join(map(str, self.shape))}"
+        """The cache folder's name: the sizes and the model config, so that a changed ``mg3d-tiny``
+        never reuses a model trained under the old one."""
+        sizes = f"n{self.cases}-s{self.pretrain_steps}-g{self.seg_steps}-{'x'.join(map(str, self.shape))}"
+        return f"{sizes}-m{model_signature()}"
+
+
+def model_signature(name: str = "mg3d-tiny") -> str:
+    """Eight hex digits of the named model config's content."""
+    import hashlib
+
+    from .model.config import get_config
+
+    text = json.dumps(get_config(name).to_dict(), sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
 def cache_root() -> Path:

@@ -55,3 +55,14 @@ def test_demo_second_run_uses_the_cache(demo_run):
     result = subprocess.run([sys.executable, "-c", "from napari_mg3d.demo_assets import prepare; prepare()"],
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0 and "pre-training" not in result.stderr and "writing" not in result.stderr
+
+
+def test_the_demo_cache_is_keyed_by_the_model_config(monkeypatch):
+    from napari_mg3d import demo_assets
+    from napari_mg3d.model import config
+
+    before = demo_assets.DemoSize().key()
+    assert before.endswith(demo_assets.model_signature())
+    changed = config.get_config("mg3d-tiny", **{"loss_weights.grounding": 0.5})
+    monkeypatch.setattr(config, "get_config", lambda name, **kw: changed)
+    assert demo_assets.DemoSize().key() != before  # a changed mg3d-tiny never reuses the cached model

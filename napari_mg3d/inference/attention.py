@@ -1,9 +1,11 @@
 """Cross-modal attention maps: where in the volume each report sentence (or typed phrase) points.
 
-The map of a sentence is how its attention in the first image-sentence fusion layer is shared
-among the last-stage image tokens (softmax over tokens of q(sentence) . k(token) / sqrt(D); see
-MG3D.sentence_patch_affinity). It lives on the token grid (4 x 4 x 4 for mg3d-tiny, 4 x 3 x 4 for
-Swin-B) and is resampled trilinearly back onto the volume's own grid.
+The map of a sentence is, for a model with a grounding head (mg3d-tiny; our addition, see
+MG3D.sentence_patch_grounding), the share of each patch of the patch embedding in a softmax of
+the sentence-patch cosines of that head, on the 16 x 16 x 16 grid; for the official models, how the
+sentence's attention in the first image-sentence fusion layer is shared among the last-stage image
+tokens (softmax over tokens of q(sentence) . k(token) / sqrt(D); MG3D.sentence_patch_affinity), on
+the 4 x 3 x 4 grid of Swin-B. Either is resampled trilinearly back onto the volume's own grid.
 """
 
 from __future__ import annotations
@@ -52,8 +54,13 @@ def _affinity_maps(model, volume_input: torch.Tensor, report: str, phrases) -> l
     from ..knowledge import split_sentences
 
     device = next(model.parameters()).device
-    img = model.image_tokens(volume_input.to(device))  # (1, n, d)
-    grid = model.config.grid
+    feats = model.vision_encoder(volume_input.to(device))
+    grounded = model.config.grounding
+    grid = model.config.patch_grid if grounded else model.config.grid
+    img = None if grounded else model.tokens_of(feats[-1])  # (1, n, d)
+
+    def affinity_of(sents):  # (1, s, d) -> (1, s, n)
+        return model.sentence_patch_grounding(feats, sents) if grounded else model.sentence_patch_affinity(img, sents)
     out: list[AttentionMap] = []
     sentences = [s for s in split_sentences(report) if s.text.strip()] if report.strip() else []
     groups = _chunks(sentences, model.tokenizer, model.config.text.max_tokens)
@@ -65,11 +72,11 @@ def _affinity_maps(model, volume_input: torch.Tensor, report: str, phrases) -> l
         if source == "typed":
             # the phrase as one sentence: the mean over its tokens
             mean = tokens[:, batch.attention_mask[0].bool()].mean(1, keepdim=True)
-            a = model.sentence_patch_affinity(img, mean)[0, 0].float().cpu().numpy()
+            a = affinity_of(mean)[0, 0].float().cpu().numpy()
             out.append(AttentionMap(text, "typed", a.reshape(grid)))
             continue
         sents = model.sentences(tokens, batch)  # (1, s, d)
-        affinity = model.sentence_patch_affinity(img, sents)[0].float().cpu().numpy()  # (s, n)
+        affinity = affinity_of(sents)[0].float().cpu().numpy()  # (s, n)
         used = batch.sentence_mask[0].cpu().numpy()
         # the tokenizer splits the group again: match its sentences to ours by text
         pending = list(group)

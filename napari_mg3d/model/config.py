@@ -52,13 +52,21 @@ class ModelConfig:
     profile: str = "ct-rate"
     official: bool = False
     loss_weights: dict = field(default_factory=dict)  # e.g. {"ga": 1.0}: overrides the recipe's weights
+    grounding: bool = False  # a sentence-to-patch head on the finest vision map (heads.GroundingHead)
 
     @property
     def grid(self) -> tuple[int, int, int]:
         """Tokens of the last vision stage along each axis."""
-        size = list(self.image_size)
-        size = [-(-s // self.vision.patch_size[i]) for i, s in enumerate(size)]
-        for _ in range(len(self.vision.depths)):
+        return self._stage_grid(len(self.vision.depths))
+
+    @property
+    def patch_grid(self) -> tuple[int, int, int]:
+        """Patches of the patch embedding (the finest vision map) along each axis."""
+        return self._stage_grid(0)
+
+    def _stage_grid(self, merges: int) -> tuple[int, int, int]:
+        size = [-(-s // self.vision.patch_size[i]) for i, s in enumerate(self.image_size)]
+        for _ in range(merges):
             size = [-(-s // 2) for s in size]
         return tuple(size)
 

@@ -133,3 +133,30 @@ class MIMDecoder(nn.Module):
 
     def forward(self, x):
         return self.conv(x)
+
+
+class GroundingHead(nn.Module):
+    """Our addition (see docs/method.md): image patches of the vision encoder's finest map, with
+    every coarser map upsampled onto it (a feature pyramid: what the patch looks like, and where
+    in the body it is), and report sentences in one space, so that the cosine of a sentence and a
+    patch says how much that patch shows what the sentence states. Both sides are centred with
+    running statistics, as in the global alignment (``ContrastiveHead(center=True)``: its vision
+    side takes patches, its language side sentences)."""
+
+    def __init__(self, stage_dims: tuple[int, ...], text_dim: int, dim: int):
+        super().__init__()
+        self.patch = nn.Sequential(nn.Linear(sum(stage_dims), dim), nn.GELU(), nn.Linear(dim, text_dim))
+        self.align = ContrastiveHead(text_dim, dim, center=True)
+
+    def patches(self, maps) -> torch.Tensor:
+        """(b, n, dim) L2-normalised patch embeddings from the (b, c, d, h, w) stage maps, finest
+        first; n is the finest map's voxel count, in its (d, h, w) order."""
+        size = maps[0].shape[2:]
+        x = torch.cat([maps[0]] + [F.interpolate(m, size=size, mode="trilinear", align_corners=False)
+                                   for m in maps[1:]], 1).flatten(2).transpose(1, 2)
+        b, n, c = x.shape
+        return self.align.vision(self.patch(x).reshape(b * n, -1)).view(b, n, -1)
+
+    def sentences(self, x: torch.Tensor) -> torch.Tensor:
+        """(rows, dim) L2-normalised sentence embeddings from (rows, text_dim) sentence vectors."""
+        return self.align.language(x)

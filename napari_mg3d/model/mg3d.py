@@ -11,7 +11,7 @@ from . import objectives as obj
 from .config import ModelConfig
 from .findings import finding_logits, prompt_pairs
 from .fusion import AttentionPool, GatedAggregation, LocalCrossAttention, masked_mean
-from .heads import ContrastiveHead, ImagePooler, MeanPooler, MIMDecoder, MLMHead, RowNorm, SentenceVisionPooler
+from .heads import ContrastiveHead, GroundingHead, ImagePooler, MeanPooler, MIMDecoder, MLMHead, RowNorm, SentenceVisionPooler
 from .swin import SwinEncoder
 from .text import ReportBatch, build_text_encoder, sentence_means, tokenize_reports
 
@@ -62,6 +62,9 @@ class MG3D(nn.Module):
         self.itc_head = ContrastiveHead(d, d, center=c.align_center)  # unimodal image <-> report: the global alignment space
         self.itc_cross_head = ContrastiveHead(2 * d, d)
         self.itc_agg_head = ContrastiveHead(d, d)
+        if c.grounding:  # ours: sentence-to-patch maps (see GroundingHead); not in official checkpoints
+            stages = tuple(v.embed_dim * 2**i for i in range(len(v.depths) + 1))
+            self.grounding_head = GroundingHead(stages, d, d)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -126,6 +129,15 @@ class MG3D(nn.Module):
         logits = layer.query2(sents) @ layer.key2(img).transpose(-1, -2) * layer.scale
         return torch.softmax(logits.float(), dim=-1)
 
+    def sentence_patch_grounding(self, feats, sents) -> torch.Tensor:
+        """(b, s, n) the grounding head's map of each sentence (b, s, hidden) over the patches of
+        the finest of ``feats`` (the vision encoder's maps, the patch embedding's first): a softmax
+        over patches of cosine / temperature, the shares the grounding objective trains the maximum of."""
+        patches = self.grounding_head.patches(feats)  # (b, n, e)
+        b, s, d = sents.shape
+        emb = self.grounding_head.sentences(sents.reshape(b * s, d)).view(b, s, -1)
+        return torch.softmax((emb @ patches.transpose(1, 2)).float() / self.config.temperature, dim=-1)
+
     def image_vector(self, volume) -> torch.Tensor:
         return self.uni_modal_vision_pooler(self.image_tokens(volume))
 
@@ -141,11 +153,25 @@ class MG3D(nn.Module):
         """L2-normalised report (or prompt) embedding in the same space."""
         return self.itc_head.language(self.report_vector_of(batch))
 
+    def _grounding_loss(self, feats, sents, named, stated) -> torch.Tensor:
+        """``sents`` (rows, hidden) the batch's real sentences, ``named`` (rows, labels) what each
+        states as present, ``stated`` (b, labels) what each report states as present. A sentence
+        that states something asks each image of the batch whether it shows it: yes where that
+        image's report states all of it."""
+        patches = self.grounding_head.patches(feats)  # (b, n, e)
+        emb = self.grounding_head.sentences(sents)  # all rows: the centring sees every kind
+        query, targets = obj.grounding_targets(named, stated)
+        scores = torch.einsum("qe,bne->qbn", emb[query], patches) / self.config.temperature
+        return obj.grounding_loss(scores, targets)
+
     # -- pre-training -------------------------------------------------------------------------
-    def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None, findings=None) -> dict[str, torch.Tensor]:
+    def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None, findings=None,
+                grounding=None) -> dict[str, torch.Tensor]:
         """All losses of one pre-training step (and their weighted total under 'loss'). ``findings``:
         (LabelPrompts, (b, labels) targets, 1 where the report states the label, 0 where not) for
-        the findings objective (our addition), or None."""
+        the findings objective (our addition), or None. ``grounding``: ((b, s, labels) what each
+        sentence states, (b, labels) what each report states) for the grounding objective (ours
+        too; the model needs ``config.grounding``), or None."""
         from .masking import block_mask, whole_word_mask
 
         c = self.config
@@ -153,7 +179,8 @@ class MG3D(nn.Module):
         tmask = batch.attention_mask.bool()
         smask = batch.sentence_mask
 
-        img = self.image_tokens(volume)
+        feats = self.vision_encoder(volume)
+        img = self.tokens_of(feats[-1])
         txt = self.text_tokens(batch.input_ids, batch.attention_mask)
         sents = self.sentences(txt, batch)
         report_uni = self.report_vector(self.uni_global_text_attention, txt, batch)
@@ -188,6 +215,10 @@ class MG3D(nn.Module):
             prompts, targets = findings
             pos, neg = prompt_pairs(self, prompts, running=True)
             losses["findings"] = obj.finding_loss(finding_logits(v, pos, neg, c.temperature), targets)
+
+        if grounding is not None:  # each sentence that states a finding, against every image's patches
+            named, stated = grounding
+            losses["grounding"] = self._grounding_loss(feats, sents[smask], named[smask], stated)
 
         # CML: fused against unimodal [report; image]; the fused image is the image as the report
         # tokens see it, the fused report the report as the image sees it

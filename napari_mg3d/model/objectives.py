@@ -6,6 +6,8 @@ sentence-alignment term.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -84,8 +86,31 @@ def finding_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, targets.to(logits))
 
 
+def grounding_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Multiple-instance BCE (our addition): ``scores`` (q, b, n) are the log-odds of each query
+    sentence for each patch of each image of the batch; an image's log-odds are their smooth
+    maximum over its patches, log mean exp, so an image shows what a sentence states where some
+    patch of it does. ``targets`` (q, b): 1 where image b's report states all that sentence q
+    states. No sentence to ask about: zero, still attached to the graph."""
+    if scores.numel() == 0:
+        return scores.sum() * 0.0
+    pooled = torch.logsumexp(scores, -1) - math.log(scores.shape[-1])
+    return F.binary_cross_entropy_with_logits(pooled, targets.to(pooled))
+
+
+def grounding_targets(named: torch.Tensor, stated: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which sentences ask, and what each image answers. ``named`` (rows, labels): 1 where a
+    sentence states a label as present; ``stated`` (b, labels): the same for each image's report.
+    Returns the (rows,) mask of sentences that state something (the queries) and (q, b) targets,
+    1 where image b's report states all that query states."""
+    query = named.sum(-1) > 0
+    missing = named[query].float() @ (1 - stated.float()).t()  # findings of the query the image lacks
+    return query, (missing == 0).float()
+
+
 DEFAULT_WEIGHTS = {"mlm": 1.0, "align": AUX_WEIGHT, "mim": 1.0, "cml": AUX_WEIGHT, "dcl": AUX_WEIGHT,
-                   "ssm": AUX_WEIGHT, "ga": AUX_WEIGHT, "findings": 0.0}
+                   "ssm": AUX_WEIGHT, "ga": AUX_WEIGHT, "findings": 0.0,
+                   "grounding": 0.0}
 
 
 def loss_weights(overrides: dict | None = None) -> dict[str, float]:
@@ -95,7 +120,7 @@ def loss_weights(overrides: dict | None = None) -> dict[str, float]:
 
 def total_loss(losses: dict[str, torch.Tensor], weights: dict | None = None) -> torch.Tensor:
     """MLM (+0.1 alignment) + MIM + 0.1 (CML + DCL + SSM), plus 0.1 x the global alignment term
-    when present (our addition, see docs/method.md); the findings term (our addition too) weighs
-    0 unless a model config sets it; ``weights`` overrides any of these."""
+    when present (our addition, see docs/method.md); the findings and grounding terms (ours too)
+    weigh 0 unless a model config sets them; ``weights`` overrides any of these."""
     w = loss_weights(weights)
     return sum(w[name] * value for name, value in losses.items() if name in w)

@@ -22,23 +22,39 @@ class PretrainModule(L.LightningModule):
         self.config = config
         self.model = create_model(config["model"], device="cpu", **config.get("model_overrides", {}))
         self.prompt_sets = default_prompts()  # the label set the checkpoint carries, and trains
-        self.prompts = None
-        if obj.loss_weights(self.model.config.loss_weights)["findings"] > 0:
-            self.prompts = LabelPrompts.of(self.model, self.prompt_sets)
+        self.labels = tuple(p.label for p in self.prompt_sets)
+        weights = obj.loss_weights(self.model.config.loss_weights)
+        self.prompts = LabelPrompts.of(self.model, self.prompt_sets) if weights["findings"] > 0 else None
+        self.grounded = weights["grounding"] > 0 and self.model.config.grounding
 
-    def findings(self, reports: list[str]):
-        """(label prompts, (b, labels) what each report states of each label), or None when the
-        findings objective is off."""
-        if self.prompts is None:
+    def stated(self, texts: list[str]) -> torch.Tensor:
+        """(n, labels) 1 where a text (report or sentence) states a label as present or uncertain."""
+        rows = [label_report(t) for t in texts]
+        return torch.tensor([[r.get(label, 0) for label in self.labels] for r in rows],
+                            dtype=torch.float32, device=self.device).reshape(len(texts), len(self.labels))
+
+    def findings(self, stated: torch.Tensor):
+        """(label prompts, ``stated``) for the findings objective, or None when it is off."""
+        return None if self.prompts is None else (self.prompts.to(self.device), stated)
+
+    def grounding(self, batch, stated: torch.Tensor):
+        """((b, s, labels) what each sentence slot of the tokenised ``batch`` states, ``stated``) for
+        the grounding objective, or None when it is off."""
+        if not self.grounded:
             return None
-        stated = [label_report(r) for r in reports]
-        targets = torch.tensor([[s.get(label, 0) for label in self.prompts.labels] for s in stated],
-                               dtype=torch.float32, device=self.device)
-        return self.prompts.to(self.device), targets
+        b, s = batch.sentence_mask.shape
+        named = torch.zeros(b, s, len(self.labels), device=self.device)
+        for row, sentences in enumerate(batch.sentences):
+            texts = sentences[:s]
+            if texts:
+                named[row, : len(texts)] = self.stated(texts)
+        return named, stated
 
     def training_step(self, batch, batch_idx):
         reports = self.model.tokenize(batch["report"]).to(self.device)
-        losses = self.model(batch["volume"], reports, findings=self.findings(batch["report"]))
+        stated = self.stated(batch["report"])
+        losses = self.model(batch["volume"], reports, findings=self.findings(stated),
+                            grounding=self.grounding(reports, stated))
         size = batch["volume"].shape[0]
         logs = {f"train/{k}": v.detach() for k, v in losses.items()}
         logs["train/global_batch"] = float(obj.gather(torch.zeros(size, 1, device=self.device)).shape[0])

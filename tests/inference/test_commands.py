@@ -78,7 +78,7 @@ def test_zeroshot_default_and_custom_labels_and_modality_warning(case_and_checkp
     assert result.returncode == 0 and "looks like MR" in result.stderr and "expects CT" in result.stderr
 
 
-def test_gradient_refined_maps_are_finer_and_scaled():
+def test_maps_of_the_grounding_head_the_fusion_attention_and_gradients():
     import torch
 
     from napari_mg3d.inference.attention import sentence_maps
@@ -92,7 +92,12 @@ def test_gradient_refined_maps_are_finer_and_scaled():
     refined = sentence_maps(model, x, report, ["cardiomegaly"], refine=True)
     assert [m.text for m in plain] == [m.text for m in refined] == [
         "There is a right pleural effusion.", "No nodule is seen.", "cardiomegaly"]
-    assert all(m.grid.shape == (4, 4, 4) for m in plain) and all(m.grid.shape == (8, 8, 8) for m in refined)
+    # the grounding head's maps on the patch grid; without it (the official models), the fusion
+    # attention's on the last stage; Grad-CAM on the next-to-last
+    assert all(m.grid.shape == (16, 16, 16) and m.grid.sum() == pytest.approx(1.0, abs=1e-4) for m in plain)
+    fused = sentence_maps(create_model("mg3d-tiny", device="cpu", grounding=False).eval(), x, report)
+    assert len(fused) == 2 and all(m.grid.shape == (4, 4, 4) for m in fused)
+    assert all(m.grid.shape == (8, 8, 8) for m in refined)
     assert all(m.grid.min() >= 0 and m.grid.max() == pytest.approx(1.0) for m in refined)
     assert not np.allclose(refined[0].grid, refined[2].grid)  # each text its own map
     assert all(p.requires_grad for p in model.vision_encoder.parameters()) and model.vision_encoder.patch_embed.proj.weight.grad is None

@@ -60,7 +60,7 @@ def test_the_module_trains_the_findings_the_reports_state():
     cases = [make_case(i, shape=(8, 8, 8)) for i in range(3)]
     module = PretrainModule({"model": "mg3d-tiny"})
     reports = [c.report for c in cases]
-    prompts, targets = module.findings(reports)
+    prompts, targets = module.findings(module.stated(reports))
     for row, case in enumerate(cases):  # the report's statements are the generator's truth here
         for label, value in case.labels.items():
             assert targets[row, prompts.labels.index(label)].item() == value
@@ -77,4 +77,4 @@ def test_the_module_trains_the_findings_the_reports_state():
     assert model.itc_head.language_proj.weight.grad.abs().sum() > 0  # the prompts' side
     assert model.vision_encoder.patch_embed.proj.weight.grad.abs().sum() > 0  # and the image's
     # off (the official recipe): no prompts, no term
-    assert PretrainModule({"model": "mg3d-tiny", "model_overrides": {"loss_weights.findings": 0.0}}).findings(reports) is None
+    assert PretrainModule({"model": "mg3d-tiny", "model_overrides": {"loss_weights.findings": 0.0}}).findings(None) is None

@@ -1,0 +1,93 @@
+"""The grounding objective (our addition): sentences that state a finding against image patches,
+multiple-instance, on what the reports state."""
+
+import math
+
+import pytest
+import torch
+
+from napari_mg3d.data.synthetic import make_case
+from napari_mg3d.model import objectives as obj
+from napari_mg3d.model.factory import create_model
+from napari_mg3d.model.heads import GroundingHead
+from napari_mg3d.train.module import PretrainModule
+
+
+def test_grounding_loss_and_targets_by_hand():
+    scores = torch.tensor([[[2.0, -1.0, 0.0], [-3.0, -3.0, -3.0]]])  # one query, two images, three patches
+    pooled = torch.tensor([math.log((math.exp(2) + math.exp(-1) + 1) / 3), -3.0])
+    targets = torch.tensor([[1.0, 0.0]])
+    expected = -(math.log(torch.sigmoid(pooled[0]).item()) + math.log(1 - torch.sigmoid(pooled[1]).item())) / 2
+    assert obj.grounding_loss(scores, targets).item() == pytest.approx(expected, rel=1e-5)
+    empty = torch.zeros(0, 2, 3, requires_grad=True)
+    assert obj.grounding_loss(empty, torch.zeros(0, 2)).item() == 0.0 and obj.grounding_loss(empty, torch.zeros(0, 2)).requires_grad
+    # sentences: [effusion], [nothing], [effusion, nodule]; images state {effusion}, {effusion, nodule}, {}
+    named = torch.tensor([[1, 0], [0, 0], [1, 1]])
+    stated = torch.tensor([[1, 0], [1, 1], [0, 0]])
+    query, answers = obj.grounding_targets(named, stated)
+    assert query.tolist() == [True, False, True]
+    assert answers.tolist() == [[1, 1, 0], [0, 1, 0]]
+
+
+def test_the_objective_finds_where_a_finding_is():
+    """Images of which half carry a pattern at a random patch; one sentence says it is there. Trained
+    on image-level answers only, the sentence's map peaks at the pattern on new images."""
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    head = GroundingHead((8, 16), 32, 32)
+    pattern = torch.nn.functional.normalize(torch.randn(8, generator=gen), dim=0) * 10  # noise: norm ~2.8
+    sentences = torch.randn(6, 32, generator=gen)  # row 0 states the finding; all train the centring
+
+    def images(b):
+        fine, coarse = torch.randn(b, 8, 6, 6, 6, generator=gen), torch.randn(b, 16, 3, 3, 3, generator=gen)
+        has = torch.rand(b, generator=gen) < 0.5
+        where = torch.randint(0, 216, (b,), generator=gen)
+        for i in has.nonzero()[:, 0]:
+            fine[i].view(8, -1)[:, where[i]] += pattern
+        return fine, coarse, has, where
+
+    def scores(fine, coarse):
+        return torch.einsum("qe,bne->qbn", head.sentences(sentences)[:1], head.patches([fine, coarse])) / 0.1
+
+    optimiser = torch.optim.Adam(head.parameters(), 1e-2)
+    for _ in range(150):
+        fine, coarse, has, _ = images(16)
+        loss = obj.grounding_loss(scores(fine, coarse), has.float()[None])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    head.eval()
+    with torch.no_grad():
+        fine, coarse, has, where = images(64)
+        peaks = scores(fine, coarse)[0].argmax(-1)
+    hits = (peaks == where)[has].float().mean().item()
+    assert hits >= 0.9, hits  # chance: 1 / 216
+
+
+def test_the_module_asks_with_the_sentences_that_state_findings():
+    cases = [make_case(i, shape=(8, 8, 8)) for i in range(3)]
+    module = PretrainModule({"model": "mg3d-tiny"})
+    reports = [c.report for c in cases]
+    batch = module.model.tokenize(reports)
+    stated = module.stated(reports)
+    named, same = module.grounding(batch, stated)
+    assert same is stated and named.shape == (*batch.sentence_mask.shape, len(module.labels))
+    for row, case in enumerate(cases):
+        for k, text in enumerate(batch.sentences[row][: named.shape[1]]):
+            assert torch.equal(named[row, k], module.stated([text])[0])
+        # a finding the report states is stated by one of its sentences; one it denies by none
+        for label, value in case.labels.items():
+            assert named[row, :, module.labels.index(label)].max().item() == value
+    model = module.model.train()
+    model.zero_grad()
+    losses = model(torch.randn(3, 1, 64, 64, 64), batch, generator=torch.Generator().manual_seed(0),
+                   grounding=(named, stated))
+    assert torch.isfinite(losses["grounding"]) and obj.loss_weights(model.config.loss_weights)["grounding"] > 0
+    losses["grounding"].backward()
+    assert model.grounding_head.patch[0].weight.grad.abs().sum() > 0
+    assert model.vision_encoder.patch_embed.proj.weight.grad.abs().sum() > 0  # the image side
+    assert model.multi_modal_language_proj.weight.grad.abs().sum() > 0  # and the sentences'
+    # off: no term; the official architectures have no grounding head
+    assert PretrainModule({"model": "mg3d-tiny", "model_overrides": {"loss_weights.grounding": 0.0}}).grounding(
+        batch, stated) is None
+    assert not hasattr(create_model("mg3d-tiny", device="cpu", grounding=False), "grounding_head")
