@@ -11,7 +11,8 @@ from . import objectives as obj
 from .config import ModelConfig
 from .findings import finding_logits, prompt_pairs
 from .fusion import AttentionPool, GatedAggregation, LocalCrossAttention, masked_mean
-from .heads import ContrastiveHead, GroundingHead, ImagePooler, MeanPooler, MIMDecoder, MLMHead, RowNorm, SentenceVisionPooler
+from .heads import (ContrastiveHead, GroundingHead, ImagePooler, MeanPooler, MIMDecoder, MLMHead, RowNorm,
+                    SentenceVisionPooler)
 from .swin import SwinEncoder
 from .text import ReportBatch, build_text_encoder, sentence_means, tokenize_reports
 
