@@ -81,7 +81,8 @@ def main() -> None:
                 peak = peak_of(heat)
                 hits[(finding, method)].append(bool(mask[peak]))
                 hits[(finding, method, "near")].append(bool(near[peak]))
-                hits[(finding, method, "mass")].append(float(heat[mask].sum() / heat.sum()))
+                total = heat.sum()  # an all-zero Grad-CAM map has no mass anywhere
+                hits[(finding, method, "mass")].append(float(heat[mask].sum() / total) if total > 0 else 0.0)
             chance_volume[finding].append((mask.mean(), near.mean()))
     table, overall = [], defaultdict(list)
     fmt = lambda h: f"{np.mean(h):.3f}" if len(h) else "-"  # noqa: E731
