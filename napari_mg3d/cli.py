@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default=None, help="report file (default: the one beside the volume)")
     p.add_argument("--text", action="append", default=[], help="a phrase to map (repeatable)")
     p.add_argument("--out", required=True, help="folder for the heatmaps (NIfTI, the volume's geometry)")
-    p.add_argument("--refine", action="store_true", help="Grad-CAM maps of the global alignment on the next-to-last stage, instead")
+    p.add_argument("--refine", action="store_true",
+                   help="Grad-CAM maps of the global alignment on the next-to-last stage, instead")
     _device_and_json(p)
     p.set_defaults(run=_attention)
 

@@ -57,10 +57,11 @@ def _affinity_maps(model, volume_input: torch.Tensor, report: str, phrases) -> l
     feats = model.vision_encoder(volume_input.to(device))
     grounded = model.config.grounding
     grid = model.config.patch_grid if grounded else model.config.grid
-    img = None if grounded else model.tokens_of(feats[-1])  # (1, n, d)
+    # the image side once per volume: the grounding head's patches, or the last stage's tokens
+    img = model.grounding_head.patches(feats) if grounded else model.tokens_of(feats[-1])  # (1, n, e)
 
     def affinity_of(sents):  # (1, s, d) -> (1, s, n)
-        return model.sentence_patch_grounding(feats, sents) if grounded else model.sentence_patch_affinity(img, sents)
+        return model.sentence_patch_grounding(img, sents) if grounded else model.sentence_patch_affinity(img, sents)
     out: list[AttentionMap] = []
     sentences = [s for s in split_sentences(report) if s.text.strip()] if report.strip() else []
     groups = _chunks(sentences, model.tokenizer, model.config.text.max_tokens)

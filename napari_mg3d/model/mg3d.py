@@ -130,11 +130,10 @@ class MG3D(nn.Module):
         logits = layer.query2(sents) @ layer.key2(img).transpose(-1, -2) * layer.scale
         return torch.softmax(logits.float(), dim=-1)
 
-    def sentence_patch_grounding(self, feats, sents) -> torch.Tensor:
-        """(b, s, n) the grounding head's map of each sentence (b, s, hidden) over the patches of
-        the finest of ``feats`` (the vision encoder's maps, the patch embedding's first): a softmax
+    def sentence_patch_grounding(self, patches, sents) -> torch.Tensor:
+        """(b, s, n) the grounding head's map of each sentence (b, s, hidden) over ``patches`` (b, n, e),
+        the head's embedding of the patches (``grounding_head.patches``, once per volume): a softmax
         over patches of cosine / temperature, the shares the grounding objective trains the maximum of."""
-        patches = self.grounding_head.patches(feats)  # (b, n, e)
         b, s, d = sents.shape
         emb = self.grounding_head.sentences(sents.reshape(b * s, d)).view(b, s, -1)
         return torch.softmax((emb @ patches.transpose(1, 2)).float() / self.config.temperature, dim=-1)

@@ -109,8 +109,7 @@ def grounding_targets(named: torch.Tensor, stated: torch.Tensor) -> tuple[torch.
 
 
 DEFAULT_WEIGHTS = {"mlm": 1.0, "align": AUX_WEIGHT, "mim": 1.0, "cml": AUX_WEIGHT, "dcl": AUX_WEIGHT,
-                   "ssm": AUX_WEIGHT, "ga": AUX_WEIGHT, "findings": 0.0,
-                   "grounding": 0.0}
+                   "ssm": AUX_WEIGHT, "ga": AUX_WEIGHT, "findings": 0.0, "grounding": 0.0}
 
 
 def loss_weights(overrides: dict | None = None) -> dict[str, float]:
