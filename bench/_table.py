@@ -43,7 +43,8 @@ def median_ms(times: list[float]) -> float:
 
 def synthetic_cases(folder, n: int, seed: int, split: str):
     """The manifest of ``n`` synthetic cases of ``seed`` in ``folder``: reused when it holds
-    exactly those cases, written (by the project's generator) otherwise."""
+    exactly those cases with the generator's columns (an older one may lack the region masks),
+    written (by the project's generator) otherwise."""
     import csv
     from pathlib import Path
 
@@ -51,6 +52,8 @@ def synthetic_cases(folder, n: int, seed: int, split: str):
 
     manifest = Path(folder) / "manifest.csv"
     wanted = [case_id(seed, i) for i in range(n)]
-    if manifest.is_file() and [row["id"] for row in csv.DictReader(manifest.open())] == wanted:
-        return manifest
+    if manifest.is_file():
+        rows = csv.DictReader(manifest.open())
+        if [row["id"] for row in rows] == wanted and "regions" in (rows.fieldnames or []):
+            return manifest
     return write_synthetic(folder, n, seed=seed, split=split)

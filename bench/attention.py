@@ -9,7 +9,9 @@ share of the map's mass inside the mask (the energy-based pointing game of Score
 mask's share of the volume, as for a hit).
 
 The sentence naming a finding is found by the report labeller (the sentence whose labels include
-the finding's CT-RATE label), not by the synthetic templates.
+the finding's CT-RATE label), not by the synthetic templates. The header says whether the model
+saw findings' masks in training (the region term, on the manifest's ``regions``) or report words
+only: held-out cases either way, but not the same claim.
 Usage: python bench/attention.py CHECKPOINT [--cases 100] [--seed 1] [--tolerance MM]
        [--data /tmp/mg3d-attention-bench]
 """
@@ -97,8 +99,15 @@ def main() -> None:
     chance = [c for v in chance_volume.values() for c in v]
     table.append(["all", len(overall[("map",)]), *(fmt(overall[k]) for k in keys),
                   fmt([c[0] for c in chance]), fmt([c[1] for c in chance])])
-    print(f"pointing game, {len(rows)} held-out synthetic cases, {Path(args.checkpoint).name} "
-          f"(map: the model's sentence maps, grounding head or fusion attention; gradient: Grad-CAM); "
+    from napari_mg3d.model.checkpoint import read_metadata
+
+    meta = read_metadata(args.checkpoint) or {}
+    weights = (meta.get("model_config") or {}).get("loss_weights", {})
+    supervision = (f"region term on the masks of {meta['region_cases']} training cases" if meta.get("region_cases")
+                   else "no masks in training (report words only)" if "region_cases" in meta or not weights.get("regions")
+                   else "masks in training: not recorded")
+    print(f"pointing game, {len(rows)} held-out synthetic cases, {Path(args.checkpoint).name} ({supervision}; "
+          f"map: the model's sentence maps, grounding head or fusion attention; gradient: Grad-CAM); "
           f"'near': within {tolerance:g} mm of the mask")
     print_table(["finding", "sentences", "hit: map", "near: map", "mass: map", "hit: gradient", "near: gradient",
                  "mass: gradient", "chance", "chance near"], table)

@@ -33,6 +33,7 @@ def main() -> None:
     from napari_mg3d.data.dataset import CaseDataset
     from napari_mg3d.data.synthetic import CT_RATE_LABEL
     from napari_mg3d.knowledge.prompts import prompt_set
+    from napari_mg3d.model.checkpoint import read_metadata
     from napari_mg3d.model.factory import create_model
     from napari_mg3d.train.config import load_config
     from napari_mg3d.train.evaluate import evaluate
@@ -60,7 +61,8 @@ def main() -> None:
     model = create_model("mg3d-tiny", checkpoint=final, device="cpu")  # its own saved config
     labels = list(CT_RATE_LABEL.values())
     held_out = CaseDataset(test, "synthetic-tiny", split="test", cache_dir=out / "run" / "cache")
-    results = evaluate(model, held_out, labels, [prompt_set(name) for name in labels])
+    calibration = (read_metadata(final) or {}).get("findings_calibration")
+    results = evaluate(model, held_out, labels, [prompt_set(name) for name in labels], calibration)
     metrics = [json.loads(line) for line in (out / "run" / "metrics.jsonl").read_text().splitlines()]
     last = [m for m in metrics if "loss" in m][-1]
     print(f"mg3d-tiny: {args.n} training cases, {last['step']} steps in {t_train / 60:.1f} min "

@@ -10,6 +10,7 @@ x 128 x y 128 x z 96 and ``axes=(1, 0, 2)`` gives the encoder (y, z, x) = 128 x 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -53,6 +54,20 @@ PROFILES: dict[str, Profile] = {
     # the tiny model's cube: whole field of view, 64^3
     "synthetic-tiny": Profile("synthetic-tiny", (5.5, 5.5, 5.0), (64, 64, 64), (1.0, 1.0, 1.0), (0, 1, 2), "ct"),
 }
+
+
+def label_profile(profile: str | Profile) -> Profile:
+    """The same grid for label maps: nearest-neighbour, no intensity scaling."""
+    profile = get_profile(profile)
+    return dataclasses.replace(profile, name=f"{profile.name}-labels", labels=True)
+
+
+def region_profile(profile: str | Profile) -> Profile:
+    """The same grid for a binary mask as the share of each voxel it covers: linear resampling,
+    values kept in [0, 1] (a 6 mm nodule still shows on a 5.5 mm grid)."""
+    profile = get_profile(profile)
+    return dataclasses.replace(profile, name=f"{profile.name}-regions", intensity="ct", window=(0.0, 1.0),
+                               labels=False)
 
 
 def get_profile(name: str | dict | Profile) -> Profile:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..io.atomic import atomic_path
 from ..io.writer import write_volume
-from .synthetic import make_case
+from .synthetic import CT_RATE_LABEL, make_case
 
 SPLITS = (("train", 0.8), ("val", 0.1), ("test", 0.1))
 
@@ -32,7 +32,8 @@ def case_id(seed: int, i: int) -> str:
 def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128), progress=None,
                     split: str | None = None) -> Path:
     """Cases ``synth-SSSSS-IIIII`` (volume, report, organ labels, one mask per finding), a manifest
-    (manifest.csv) and the 18-label table (labels.csv, CT-RATE header). Deterministic by seed.
+    (manifest.csv, whose ``regions`` name each finding's mask by its CT-RATE label) and the 18-label
+    table (labels.csv, CT-RATE header). Deterministic by seed.
     ``split`` puts every case in one split; by default 80% train, 10% val, 10% test."""
     from ..knowledge.labels import CT_RATE_LABELS
 
@@ -56,6 +57,7 @@ def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128)
             "id": cid, "volume": f"cases/{cid}.nii.gz", "report": f"cases/{cid}.txt",
             "labels": json.dumps(labels), "segmentation": f"cases/{cid}_organs.nii.gz", "split": split or split_of(i, n),
             "findings": json.dumps({f: {"mask": masks[f], **case.details[f]} for f in masks}),
+            "regions": json.dumps({CT_RATE_LABEL[f]: masks[f] for f in masks}),
         })
         label_rows.append({"VolumeName": f"{cid}.nii.gz", **labels})
         if progress is not None:

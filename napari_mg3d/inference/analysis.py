@@ -19,13 +19,20 @@ def attention_maps(loaded, volume, report: str = "", phrases=(), refine: bool = 
 
 def zeroshot(loaded, volume, prompt_sets=None) -> dict[str, float]:
     """Probability per label (the checkpoint's label set unless ``prompt_sets`` is given)."""
-    from .zeroshot import probabilities, prompt_embeddings
+    from ..model.findings import finding_logits
+    from .encode import model_input
+    from .zeroshot import combined_log_odds, grounding_log_odds, prompt_embeddings
 
+    model = loaded.model
     prompt_sets = prompt_sets or loaded.prompt_sets()
     image = torch.from_numpy(image_embedding(loaded, volume)).to(loaded.device)
-    pos, neg = prompt_embeddings(loaded.model, prompt_sets)
-    probs = probabilities(image, pos, neg, loaded.model.config.temperature)[0].cpu().numpy()
-    return {p.label: float(v) for p, v in zip(prompt_sets, probs)}
+    pos, neg = prompt_embeddings(model, prompt_sets)
+    odds = finding_logits(image, pos, neg, model.config.temperature).cpu()
+    grounding = None
+    if model.config.grounding and loaded.calibration:
+        grounding = grounding_log_odds(model, model_input(volume, loaded.profile), prompt_sets)
+    odds = combined_log_odds(odds, grounding, [p.label for p in prompt_sets], loaded.calibration)
+    return {p.label: float(v) for p, v in zip(prompt_sets, torch.sigmoid(odds)[0].numpy())}
 
 
 @torch.no_grad()

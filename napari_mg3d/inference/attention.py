@@ -1,8 +1,9 @@
 """Cross-modal attention maps: where in the volume each report sentence (or typed phrase) points.
 
 The map of a sentence is, for a model with a grounding head (mg3d-tiny; our addition, see
-MG3D.sentence_patch_grounding), the share of each patch of the patch embedding in a softmax of
-the sentence-patch cosines of that head, on the 16 x 16 x 16 grid; for the official models, how the
+MG3D.sentence_patch_grounding), the share of each place in a softmax of that head's sentence
+scores: on the input grid (64 x 64 x 64) where the head has a voxel path, else on the patch grid
+(16 x 16 x 16); for the official models, how the
 sentence's attention in the first image-sentence fusion layer is shared among the last-stage image
 tokens (softmax over tokens of q(sentence) . k(token) / sqrt(D); MG3D.sentence_patch_affinity), on
 the 4 x 3 x 4 grid of Swin-B. Either is resampled trilinearly back onto the volume's own grid.
@@ -56,12 +57,16 @@ def _affinity_maps(model, volume_input: torch.Tensor, report: str, phrases) -> l
     device = next(model.parameters()).device
     feats = model.vision_encoder(volume_input.to(device))
     grounded = model.config.grounding
-    grid = model.config.patch_grid if grounded else model.config.grid
-    # the image side once per volume: the grounding head's patches, or the last stage's tokens
+    # the image side once per volume: the grounding head's patches (and voxel path), or the last
+    # stage's tokens
     img = model.grounding_head.patches(feats) if grounded else model.tokens_of(feats[-1])  # (1, n, e)
+    voxels = model.grounding_voxels(volume_input.to(device)) if grounded else None
+    grid = model.config.grid if not grounded else model.config.patch_grid if voxels is None else voxels.shape[2:]
 
     def affinity_of(sents):  # (1, s, d) -> (1, s, n)
-        return model.sentence_patch_grounding(img, sents) if grounded else model.sentence_patch_affinity(img, sents)
+        if grounded:
+            return model.sentence_patch_grounding(img, sents, voxels)
+        return model.sentence_patch_affinity(img, sents)
     out: list[AttentionMap] = []
     sentences = [s for s in split_sentences(report) if s.text.strip()] if report.strip() else []
     groups = _chunks(sentences, model.tokenizer, model.config.text.max_tokens)

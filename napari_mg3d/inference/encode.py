@@ -15,6 +15,7 @@ class Loaded:
     prompts: list | None  # the label prompt sets the checkpoint carries (dicts), if any
     checkpoint: str | None = None  # None: a named architecture with untrained weights
     name: str = ""  # the architecture
+    calibration: dict | None = None  # label -> zero-shot weights (train.calibrate.calibrate_findings)
 
     @property
     def device(self):
@@ -44,7 +45,8 @@ def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -
     model = create_model(name, checkpoint=checkpoint, device=device).eval()
     meta = read_metadata(checkpoint) or {}
     profile = get_profile(meta.get("profile") or model.config.profile)
-    return Loaded(model, profile, meta.get("prompts"), str(checkpoint), model.config.name)
+    return Loaded(model, profile, meta.get("prompts"), str(checkpoint), model.config.name,
+                  meta.get("findings_calibration"))
 
 
 def model_input(volume, profile):

@@ -1,5 +1,7 @@
 """Case manifests: CSV or JSONL rows of ``volume``, ``report`` and optional ``labels``,
-``segmentation`` and ``split``. Relative paths are taken from the manifest's folder."""
+``segmentation``, ``split`` and ``regions`` (a JSON object: label -> mask file of where the report's
+finding of that label is, as in grounded report data such as RadGenome-ChestCT's region masks).
+Relative paths are taken from the manifest's folder."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from .formats import REPORT_SUFFIXES, stem_of, suffix_of
 from .report import read_report
 
 REQUIRED = ("volume", "report")
-OPTIONAL = ("labels", "segmentation", "split", "id")
+OPTIONAL = ("labels", "segmentation", "split", "id", "regions")
 SPLITS = ("train", "val", "test")
 
 
@@ -27,6 +29,7 @@ class Case:
     labels: dict[str, int] = field(default_factory=dict)
     segmentation: Path | None = None
     split: str | None = None
+    regions: dict[str, Path] = field(default_factory=dict)  # label -> mask of that finding
 
 
 def read_manifest(path: str | Path, check_files: bool = True) -> list[Case]:
@@ -139,7 +142,26 @@ def _case(row: dict, base: Path, where: str, check_files: bool) -> Case:
     if split is not None and split not in SPLITS:
         raise InputError(f"{where}: split {split!r} is not one of {', '.join(SPLITS)}")
     case_id = str(row.get("id") or "").strip() or _default_id(volume)
-    return Case(case_id, volume_path, report, report_path, _labels(row.get("labels"), where), seg_path, split)
+    regions = _regions(row.get("regions"), base, where, check_files)
+    return Case(case_id, volume_path, report, report_path, _labels(row.get("labels"), where), seg_path, split,
+                regions)
+
+
+def _regions(cell, base: Path, where: str, check_files: bool) -> dict[str, Path]:
+    if cell is None or (isinstance(cell, str) and not cell.strip()):
+        return {}
+    if isinstance(cell, str):
+        try:
+            cell = json.loads(cell)
+        except json.JSONDecodeError:
+            raise InputError(f"{where}: regions are not valid JSON") from None
+    if not isinstance(cell, dict) or not all(isinstance(v, str) and v.strip() for v in cell.values()):
+        raise InputError(f"{where}: regions must be an object of label -> mask file")
+    regions = {str(label): _resolve(base, path.strip()) for label, path in cell.items()}
+    for label, path in regions.items():
+        if check_files and not path.exists():
+            raise InputError(f"{where}: region mask of {label!r} not found: {path}")
+    return regions
 
 
 def _labels(cell, where: str) -> dict[str, int]:

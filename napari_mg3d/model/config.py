@@ -53,6 +53,7 @@ class ModelConfig:
     official: bool = False
     loss_weights: dict = field(default_factory=dict)  # e.g. {"ga": 1.0}: overrides the recipe's weights
     grounding: bool = False  # a sentence-to-patch head on the finest vision map (heads.GroundingHead)
+    grounding_voxels: int = 0  # channels of its voxel path: maps on the input grid (0: patch grid only)
 
     @property
     def grid(self) -> tuple[int, int, int]:

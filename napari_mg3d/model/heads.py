@@ -141,12 +141,22 @@ class GroundingHead(nn.Module):
     in the body it is), and report sentences in one space, so that the cosine of a sentence and a
     patch says how much that patch shows what the sentence states. Both sides are centred with
     running statistics, as in the global alignment (``ContrastiveHead(center=True)``: its vision
-    side takes patches, its language side sentences)."""
+    side takes patches, its language side sentences).
 
-    def __init__(self, stage_dims: tuple[int, ...], text_dim: int, dim: int):
+    ``voxels`` > 0 adds a voxel path: a small convolution of the input volume at its own resolution,
+    read by a per-sentence query, whose score is added to the patch score upsampled onto the input
+    grid, so that a map can point at a finding smaller than a patch. The query starts at zero: the
+    voxel path adds nothing until region masks train it (``MG3D.grounding_logits``)."""
+
+    def __init__(self, stage_dims: tuple[int, ...], text_dim: int, dim: int, voxels: int = 0):
         super().__init__()
         self.patch = nn.Sequential(nn.Linear(sum(stage_dims), dim), nn.GELU(), nn.Linear(dim, text_dim))
         self.align = ContrastiveHead(text_dim, dim, center=True)
+        if voxels:
+            self.voxel = nn.Sequential(nn.Conv3d(1, voxels, 3, padding=1), nn.GELU())
+            self.voxel_query = nn.Linear(text_dim, voxels)
+            nn.init.zeros_(self.voxel_query.weight)
+            nn.init.zeros_(self.voxel_query.bias)
 
     def patches(self, maps) -> torch.Tensor:
         """(b, n, dim) L2-normalised patch embeddings from the (b, c, d, h, w) stage maps, finest
@@ -160,3 +170,22 @@ class GroundingHead(nn.Module):
     def sentences(self, x: torch.Tensor) -> torch.Tensor:
         """(rows, dim) L2-normalised sentence embeddings from (rows, text_dim) sentence vectors."""
         return self.align.language(x)
+
+    def logits(self, patches, sents, patch_grid, temperature: float, voxels=None, emb=None,
+               every: bool = False) -> torch.Tensor:
+        """(b, s, n) log-odds of each sentence (b, s, text_dim) at each place: cosine / temperature
+        against ``patches`` (b, n, e) from ``patches``, on the patch grid (``patch_grid``); with
+        ``voxels`` (b, c, D, H, W) from ``voxel``, upsampled onto their grid plus the voxel score,
+        n = D * H * W. ``emb``: the sentences' embeddings, when already made. ``every``: sentences
+        (q, text_dim) each against every image, (q, b, n)."""
+        if emb is None:
+            emb = self.sentences(sents.reshape(-1, sents.shape[-1])).view(*sents.shape[:-1], -1)
+        pattern = "qe,bne->qbn" if every else "bse,bne->bsn"
+        logits = torch.einsum(pattern, emb, patches).float() / temperature
+        if voxels is None:
+            return logits
+        p, q = logits.shape[:2]
+        up = F.interpolate(logits.reshape(p * q, 1, *patch_grid), size=voxels.shape[2:], mode="trilinear",
+                           align_corners=False).view(p, q, -1)
+        voxel = torch.einsum("qc,bcn->qbn" if every else "bsc,bcn->bsn", self.voxel_query(sents), voxels.flatten(2))
+        return up + voxel.float()

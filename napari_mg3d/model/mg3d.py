@@ -5,6 +5,7 @@ release so its checkpoints load (see checkpoint.py and docs/method.md)."""
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from . import objectives as obj
@@ -65,7 +66,7 @@ class MG3D(nn.Module):
         self.itc_agg_head = ContrastiveHead(d, d)
         if c.grounding:  # ours: sentence-to-patch maps (see GroundingHead); not in official checkpoints
             stages = tuple(v.embed_dim * 2**i for i in range(len(v.depths) + 1))
-            self.grounding_head = GroundingHead(stages, d, d)
+            self.grounding_head = GroundingHead(stages, d, d, c.grounding_voxels)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -130,13 +131,26 @@ class MG3D(nn.Module):
         logits = layer.query2(sents) @ layer.key2(img).transpose(-1, -2) * layer.scale
         return torch.softmax(logits.float(), dim=-1)
 
-    def sentence_patch_grounding(self, patches, sents) -> torch.Tensor:
-        """(b, s, n) the grounding head's map of each sentence (b, s, hidden) over ``patches`` (b, n, e),
-        the head's embedding of the patches (``grounding_head.patches``, once per volume): a softmax
-        over patches of cosine / temperature, the shares the grounding objective trains the maximum of."""
-        b, s, d = sents.shape
-        emb = self.grounding_head.sentences(sents.reshape(b * s, d)).view(b, s, -1)
-        return torch.softmax((emb @ patches.transpose(1, 2)).float() / self.config.temperature, dim=-1)
+    def sentence_patch_grounding(self, patches, sents, voxels=None) -> torch.Tensor:
+        """(b, s, n) the grounding head's map of each sentence (b, s, hidden): a softmax over the
+        map's places of ``grounding_logits``, the shares the grounding objective trains the maximum of
+        and the region objective the spread of."""
+        return torch.softmax(self.grounding_logits(patches, sents, voxels), dim=-1)
+
+    def grounding_logits(self, patches, sents, voxels=None, emb=None) -> torch.Tensor:
+        """(b, s, n) log-odds of each sentence (b, s, hidden) at each place of the map: cosine /
+        temperature against ``patches`` (b, n, e), the head's embedding of the patches
+        (``grounding_head.patches``, once per volume), on the patch grid; with ``voxels`` (b, c, D, H,
+        W), the voxel path's features of the volume (``grounding_voxels``), upsampled onto their grid
+        and added to the voxel path's score, n = D * H * W. ``emb``: the head's (b, s, e) embeddings of
+        the sentences, when already made."""
+        c = self.config
+        return self.grounding_head.logits(patches, sents, c.patch_grid, c.temperature, voxels, emb)
+
+    def grounding_voxels(self, volume) -> torch.Tensor | None:
+        """(b, c, D, H, W) the grounding head's voxel path on ``volume``, or None (no such path)."""
+        head = self.grounding_head
+        return head.voxel(volume) if hasattr(head, "voxel") else None
 
     def image_vector(self, volume) -> torch.Tensor:
         return self.uni_modal_vision_pooler(self.image_tokens(volume))
@@ -153,25 +167,45 @@ class MG3D(nn.Module):
         """L2-normalised report (or prompt) embedding in the same space."""
         return self.itc_head.language(self.report_vector_of(batch))
 
-    def _grounding_loss(self, feats, sents, named, stated) -> torch.Tensor:
-        """``sents`` (rows, hidden) the batch's real sentences, ``named`` (rows, labels) what each
-        states as present, ``stated`` (b, labels) what each report states as present. A sentence
-        that states something asks each image of the batch whether it shows it: yes where that
-        image's report states all of it."""
-        patches = self.grounding_head.patches(feats)  # (b, n, e)
-        emb = self.grounding_head.sentences(sents)  # all rows: the centring sees every kind
+    def _grounding_loss(self, patches, sents, emb, named, stated) -> torch.Tensor:
+        """``sents`` (rows, hidden) the batch's real sentences and ``emb`` (rows, e) the grounding
+        head's embeddings of them, ``named`` (rows, labels) what each states as present, ``stated``
+        (b, labels) what each report states as present. A sentence that states something asks each
+        image of the batch whether it shows it: yes where that image's report states all of it.
+        Asked of the patch grid (the voxel path, all pairs on the input grid, would cost about 0.7 s
+        a step more on a CPU)."""
         query, targets = obj.grounding_targets(named, stated)
-        scores = torch.einsum("qe,bne->qbn", emb[query], patches) / self.config.temperature
+        c = self.config
+        scores = self.grounding_head.logits(patches, sents[query], c.patch_grid, c.temperature, None, emb[query],
+                                            every=True)
         return obj.grounding_loss(scores, targets)
+
+    def _region_loss(self, patches, voxels, sents, emb, slots, masks) -> torch.Tensor:
+        """``slots`` (r, 2): (image, sentence) of each sentence that names a finding whose mask
+        ``masks`` (r, D, H, W) holds, on the input grid: its map against the mask's spread, on its
+        own image. ``emb`` (b, s, e): the head's sentence embeddings; ``voxels``: the voxel path's
+        features of the batch, or None (no such path: the masks' shares of each patch)."""
+        if voxels is None:
+            masks = F.adaptive_avg_pool3d(masks[:, None], self.config.patch_grid)[:, 0]
+        logits, targets = [], []
+        for image in slots[:, 0].unique().tolist() or [0]:  # none: still every parameter the term trains
+            k = slots[slots[:, 0] == image, 1]
+            one = self.grounding_logits(patches[image:image + 1], sents[image, k][None],
+                                        None if voxels is None else voxels[image:image + 1], emb[image, k][None])
+            logits.append(one[0])
+            targets.append(masks[slots[:, 0] == image].flatten(1))
+        return obj.region_loss(torch.cat(logits), torch.cat(targets))
 
     # -- pre-training -------------------------------------------------------------------------
     def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None, findings=None,
-                grounding=None) -> dict[str, torch.Tensor]:
+                grounding=None, regions=None) -> dict[str, torch.Tensor]:
         """All losses of one pre-training step (and their weighted total under 'loss'). ``findings``:
         (LabelPrompts, (b, labels) targets, 1 where the report states the label, 0 where not) for
         the findings objective (our addition), or None. ``grounding``: ((b, s, labels) what each
         sentence states, (b, labels) what each report states) for the grounding objective (ours
-        too; the model needs ``config.grounding``), or None."""
+        too; the model needs ``config.grounding``), or None. ``regions``: ((r, 2) image and sentence
+        slot of each sentence naming a finding, (r, D, H, W) that finding's mask on the input grid)
+        for the region objective (ours; grounded report data), or None."""
         from .masking import block_mask, whole_word_mask
 
         c = self.config
@@ -216,9 +250,16 @@ class MG3D(nn.Module):
             pos, neg = prompt_pairs(self, prompts, running=True)
             losses["findings"] = obj.finding_loss(finding_logits(v, pos, neg, c.temperature), targets)
 
+        if grounding is not None or regions is not None:
+            patches = self.grounding_head.patches(feats)  # (b, n, e)
+            voxels = self.grounding_voxels(volume)  # (b, c, D, H, W) or None
+            real = self.grounding_head.sentences(sents[smask])  # all real rows: the centring sees every kind
+            emb = real.new_zeros(*smask.shape, real.shape[-1]).masked_scatter(smask.bool()[..., None], real)
         if grounding is not None:  # each sentence that states a finding, against every image's patches
             named, stated = grounding
-            losses["grounding"] = self._grounding_loss(feats, sents[smask], named[smask], stated)
+            losses["grounding"] = self._grounding_loss(patches, sents[smask], real, named[smask], stated)
+        if regions is not None:  # each sentence naming a finding whose mask is known, against it
+            losses["regions"] = self._region_loss(patches, voxels, sents, emb, *regions)
 
         # CML: fused against unimodal [report; image]; the fused image is the image as the report
         # tokens see it, the fused report the report as the image sees it

@@ -108,8 +108,21 @@ def grounding_targets(named: torch.Tensor, stated: torch.Tensor) -> tuple[torch.
     return query, (missing == 0).float()
 
 
+def region_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Where a finding is (our addition, for grounded report data): ``logits`` (r, n) a sentence's
+    map over n places, ``masks`` (r, n) the share of each place that the named finding's mask
+    covers. The KL divergence from the mask's spread (normalised to sum to 1) to the map's softmax:
+    0 when the map spreads exactly as the mask does. No rows: zero, still attached to the graph."""
+    if logits.numel() == 0:
+        return logits.sum() * 0.0
+    target = masks.to(logits) / masks.to(logits).sum(-1, keepdim=True).clamp_min(1e-12)
+    entropy = torch.special.entr(target).sum(-1)  # - sum t log t
+    return (-(target * torch.log_softmax(logits, -1)).sum(-1) - entropy).mean()
+
+
 DEFAULT_WEIGHTS = {"mlm": 1.0, "align": AUX_WEIGHT, "mim": 1.0, "cml": AUX_WEIGHT, "dcl": AUX_WEIGHT,
-                   "ssm": AUX_WEIGHT, "ga": AUX_WEIGHT, "findings": 0.0, "grounding": 0.0}
+                   "ssm": AUX_WEIGHT, "ga": AUX_WEIGHT, "findings": 0.0, "grounding": 0.0,
+                   "regions": 0.0}
 
 
 def loss_weights(overrides: dict | None = None) -> dict[str, float]:
@@ -119,7 +132,7 @@ def loss_weights(overrides: dict | None = None) -> dict[str, float]:
 
 def total_loss(losses: dict[str, torch.Tensor], weights: dict | None = None) -> torch.Tensor:
     """MLM (+0.1 alignment) + MIM + 0.1 (CML + DCL + SSM), plus 0.1 x the global alignment term
-    when present (our addition, see docs/method.md); the findings and grounding terms (ours too)
-    weigh 0 unless a model config sets them; ``weights`` overrides any of these."""
+    when present (our addition, see docs/method.md); the findings, grounding and region terms (ours
+    too) weigh 0 unless a model config sets them; ``weights`` overrides any of these."""
     w = loss_weights(weights)
     return sum(w[name] * value for name, value in losses.items() if name in w)

@@ -1,5 +1,7 @@
-"""Recompute the global alignment's running statistics over training cases ("precise BN"): during
-training they trail the moving model, and retrieval and zero-shot read them at inference."""
+"""After pre-training, on training cases: the global alignment's running statistics recomputed
+("precise BN": during training they trail the moving model, and retrieval and zero-shot read them
+at inference), and, for a model with a grounding head, the logistic calibration that weighs its
+findings against the global prompt pairs' in zero-shot (``inference.zeroshot``)."""
 
 from __future__ import annotations
 
@@ -32,3 +34,60 @@ def calibrate_alignment(model, dataset, cases: int = 256, batch_size: int = 8) -
         norm.eval()
     model.train(was_training)
     return min(cases, len(dataset))
+
+
+@torch.no_grad()
+def finding_scores(model, dataset, prompt_sets, cases: int = 256, batch_size: int = 8):
+    """(global, grounding or None, stated): (n, labels) log-odds of each label's prompts for up to
+    ``cases`` cases of ``dataset``, and what each case's report states (the labeller: 1 present or
+    uncertain, else 0), as the findings objective reads it."""
+    from ..data.dataset import batches
+    from ..inference.zeroshot import grounding_log_odds, prompt_embeddings
+    from ..knowledge.labels import label_report
+    from ..model.findings import finding_logits
+
+    device = next(model.parameters()).device
+    pos, neg = prompt_embeddings(model, prompt_sets)
+    scores, grounded, stated = [], [], []
+    for batch in batches(dataset, batch_size, cases):
+        x = batch["volume"].to(device)
+        scores.append(finding_logits(model.image_embedding(x), pos, neg, model.config.temperature).cpu())
+        if model.config.grounding:
+            grounded.append(grounding_log_odds(model, x, prompt_sets))
+        stated += [[label_report(r).get(p.label, 0) for p in prompt_sets] for r in batch["report"]]
+    return (torch.cat(scores), torch.cat(grounded) if grounded else None,
+            torch.tensor(stated, dtype=torch.float32).reshape(-1, len(prompt_sets)))
+
+
+def logistic_fit(features: torch.Tensor, targets: torch.Tensor, l2: float = 1.0, steps: int = 25) -> torch.Tensor:
+    """Weights (features..., bias) of a logistic regression by Newton's method, the weights (not
+    the bias) under an L2 penalty, so that separable data still gives finite weights."""
+    x = torch.cat([features.double(), torch.ones(len(features), 1, dtype=torch.float64)], 1)
+    y = targets.double()
+    w = torch.zeros(x.shape[1], dtype=torch.float64)
+    penalty = torch.full((x.shape[1],), l2, dtype=torch.float64)
+    penalty[-1] = 0.0
+    for _ in range(steps):
+        p = torch.sigmoid(x @ w)
+        grad = x.t() @ (p - y) + penalty * w
+        hessian = (x * (p * (1 - p))[:, None]).t() @ x + torch.diag(penalty) + 1e-9 * torch.eye(len(w), dtype=torch.float64)
+        w = w - torch.linalg.solve(hessian, grad)
+    return w.float()
+
+
+def calibrate_findings(model, dataset, prompt_sets, cases: int = 256) -> dict[str, list[float]]:
+    """For a model with a grounding head: label -> [weight of the global log-odds, weight of the
+    grounding head's, bias], a logistic fit on up to ``cases`` training cases against what their
+    reports state, for each label that some and not all of those reports state. Empty otherwise."""
+    if not model.config.grounding or len(dataset) < 2:
+        return {}
+    was_training = model.training
+    model.eval()
+    scores, grounded, stated = finding_scores(model, dataset, prompt_sets, cases)
+    model.train(was_training)
+    out = {}
+    for j, p in enumerate(prompt_sets):
+        if 0 < stated[:, j].sum() < len(stated):
+            w = logistic_fit(torch.stack([scores[:, j], grounded[:, j]], 1), stated[:, j])
+            out[p.label] = [round(float(v), 6) for v in w]
+    return out

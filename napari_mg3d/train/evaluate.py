@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ..inference.metrics import recall_at_k, roc_auc
-from ..inference.zeroshot import probabilities, prompt_embeddings
+from ..inference.zeroshot import prompt_embeddings
 
 
 @torch.no_grad()
@@ -23,11 +23,21 @@ def embed(model, dataset, batch_size: int = 8, device=None):
     return torch.cat(images), torch.cat(reports), labels
 
 
-def evaluate(model, dataset, label_names, prompt_sets) -> dict:
+def evaluate(model, dataset, label_names, prompt_sets, calibration: dict | None = None) -> dict:
+    """R@1/5/10 and zero-shot AUC per label (``calibration``: the checkpoint's, which lets a
+    grounding head's findings join the global prompt pairs', as in ``mg3d zeroshot``)."""
+    from ..data.dataset import batches
+    from ..model.findings import finding_logits
+    from ..inference.zeroshot import combined_log_odds, grounding_log_odds
+
     images, reports, labels = embed(model, dataset)
     out = recall_at_k((reports @ images.t()).numpy())
     pos, neg = (x.cpu() for x in prompt_embeddings(model, prompt_sets))  # beside the image embeddings
-    probs = probabilities(images, pos, neg, model.config.temperature).numpy()
+    odds = finding_logits(images, pos, neg, model.config.temperature)
+    grounding = None
+    if model.config.grounding and calibration:
+        grounding = torch.cat([grounding_log_odds(model, b["volume"], prompt_sets) for b in batches(dataset)])
+    probs = torch.sigmoid(combined_log_odds(odds, grounding, [p.label for p in prompt_sets], calibration)).numpy()
     for j, name in enumerate(label_names):
         truth = np.array([lab.get(name, 0) for lab in labels])
         out[f"AUC {name}"] = roc_auc(probs[:, j], truth)

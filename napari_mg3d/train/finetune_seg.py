@@ -3,20 +3,14 @@ module (DiceCE) and the sliding-window validation Dice."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import lightning as L
 import numpy as np
 import torch
 
 from ..data.cache import VolumeCache
+from ..data.profiles import label_profile
 from .schedule import scheduled
 from .validation import EpochValidation
-
-
-def label_profile(profile):
-    """The same grid for label maps: nearest-neighbour, no intensity scaling."""
-    return dataclasses.replace(profile, name=f"{profile.name}-labels", labels=True)
 
 
 class SegDataset:

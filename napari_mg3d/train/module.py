@@ -26,6 +26,7 @@ class PretrainModule(L.LightningModule):
         weights = obj.loss_weights(self.model.config.loss_weights)
         self.prompts = LabelPrompts.of(self.model, self.prompt_sets) if weights["findings"] > 0 else None
         self.grounded = weights["grounding"] > 0 and self.model.config.grounding
+        self.wants_regions = weights["regions"] > 0 and self.model.config.grounding  # items need region masks
 
     def stated(self, texts: list[str]) -> torch.Tensor:
         """(n, labels) 1 where a text (report or sentence) states a label as present or uncertain."""
@@ -37,25 +38,46 @@ class PretrainModule(L.LightningModule):
         """(label prompts, ``stated``) for the findings objective, or None when it is off."""
         return None if self.prompts is None else (self.prompts.to(self.device), stated)
 
-    def grounding(self, batch, stated: torch.Tensor):
-        """((b, s, labels) what each sentence slot of the tokenised ``batch`` states, ``stated``) for
-        the grounding objective, or None when it is off."""
-        if not self.grounded:
+    def grounding(self, named: torch.Tensor | None, stated: torch.Tensor):
+        """(``named``, ``stated``) for the grounding objective, or None when it is off."""
+        return (named, stated) if self.grounded else None
+
+    def regions(self, named: torch.Tensor | None, masks: list[dict] | None, size):
+        """((r, 2) image and sentence slot, (r, *size) mask) of each sentence slot that ``named``
+        says names a finding whose mask its case's ``masks`` (label -> mask on the input grid of
+        ``size``) holds (the union where it names several), for the region objective; None when it
+        is off or the batch has no masks. None found: r = 0 (every rank runs the same graph)."""
+        if not self.wants_regions or masks is None:
             return None
+        slots, found = [], []
+        for i, case in enumerate(masks):
+            for k in range(named.shape[1]):
+                parts = [case[self.labels[j]] for j in named[i, k].nonzero()[:, 0].tolist() if self.labels[j] in case]
+                if parts and (union := torch.stack(parts).amax(0)).sum() > 0:
+                    slots.append((i, k))
+                    found.append(union)
+        if not slots:
+            return torch.zeros(0, 2, dtype=torch.long, device=self.device), torch.zeros(0, *size, device=self.device)
+        return torch.tensor(slots, device=self.device), torch.stack(found).to(self.device)
+
+    def named(self, batch) -> torch.Tensor:
+        """(b, s, labels) what each sentence slot of the tokenised ``batch`` states as present."""
         b, s = batch.sentence_mask.shape
         named = torch.zeros(b, s, len(self.labels), device=self.device)
         for row, sentences in enumerate(batch.sentences):
             texts = sentences[:s]
             if texts:
                 named[row, : len(texts)] = self.stated(texts)
-        return named, stated
+        return named
 
     def training_step(self, batch, batch_idx):
         reports = self.model.tokenize(batch["report"]).to(self.device)
         stated = self.stated(batch["report"])
-        losses = self.model(batch["volume"], reports, findings=self.findings(stated),
-                            grounding=self.grounding(reports, stated))
-        size = batch["volume"].shape[0]
+        named = self.named(reports) if self.grounded or self.wants_regions else None
+        volume = batch["volume"]
+        losses = self.model(volume, reports, findings=self.findings(stated), grounding=self.grounding(named, stated),
+                            regions=self.regions(named, batch.get("regions"), volume.shape[2:]))
+        size = volume.shape[0]
         logs = {f"train/{k}": v.detach() for k, v in losses.items()}
         logs["train/global_batch"] = float(obj.gather(torch.zeros(size, 1, device=self.device)).shape[0])
         self.log_dict(logs, batch_size=size, prog_bar=False, sync_dist=False)

@@ -16,7 +16,7 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     from ..io.errors import InputError
     from ..model.checkpoint import save_checkpoint
     from ..model.config import get_config
-    from .calibrate import calibrate_alignment
+    from .calibrate import calibrate_alignment, calibrate_findings
     from .module import PretrainModule
     from .run import checked_cases, fit, held_out_cases, start_run
     from .validation import RetrievalValidation
@@ -25,17 +25,22 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     torch.set_float32_matmul_precision("high")
     profile = config.profile or get_config(config.model).profile
     cache = config.cache_dir or out / "cache"
-    data = CaseDataset(None, profile, cache_dir=cache, cases=checked_cases(config, "train", out))
+    module = PretrainModule(config.to_dict())
+    data = CaseDataset(None, profile, cache_dir=cache, cases=checked_cases(config, "train", out),
+                       regions=module.wants_regions)
     if len(data) == 0:
         raise InputError(f"{config.manifest} has no usable cases in the train split")
     held_out = CaseDataset(None, profile, cache_dir=cache, cases=held_out_cases(config, out))
-    module = PretrainModule(config.to_dict())
     validation = RetrievalValidation(held_out, out / "metrics.jsonl", config.val_every_epochs)
     trainer = fit(config, module, data, validation, out, last, resume)
     final = out / "model.safetensors"
     if trainer.is_global_zero:
         calibrate_alignment(module.model, data)
+        calibration = calibrate_findings(module.model, data, module.prompt_sets)
         save_checkpoint(module.model, final, profile=get_profile(profile).to_dict(),
                         prompts=[p.__dict__ for p in module.prompt_sets],
-                        extra={"step": trainer.global_step, "manifest": str(config.manifest)})
+                        extra={"step": trainer.global_step, "manifest": str(config.manifest),
+                               # how many training cases had their findings' masks (the region term)
+                               "region_cases": sum(bool(c.regions) for c in data.cases) if data.regions else 0,
+                               "findings_calibration": calibration})
     return final

@@ -83,3 +83,18 @@ def test_label_maps_stay_whole_numbers(synthetic_case):
     labels = get_profile({**get_profile("synthetic-tiny").to_dict(), "name": "labels", "labels": True})
     out = preprocess_array(synthetic_case.organs, synthetic_case.geometry, labels)
     assert set(np.unique(out)) <= set(range(7)) and len(np.unique(out)) > 3
+
+
+def test_region_masks_keep_the_share_of_each_voxel_they_cover(synthetic_case):
+    from napari_mg3d.data.preprocess import final_grid
+    from napari_mg3d.data.profiles import region_profile
+
+    profile = region_profile("synthetic-tiny")
+    mask = synthetic_case.findings["nodule"].astype(np.uint8)
+    share = preprocess_array(mask, synthetic_case.geometry, profile)
+    assert share.shape == profile.encoder_shape and 0 <= share.min() and share.max() <= 1
+    # partial voxels, not a nearest-neighbour cut: the nodule's volume in mm^3 is kept
+    _, spacing, _ = final_grid(synthetic_case.geometry, mask.shape, profile)
+    kept = share.sum() * np.prod(spacing)
+    assert kept == pytest.approx(mask.sum() * np.prod(synthetic_case.geometry.spacing), rel=0.3)
+    assert 0 < share.max() < 1 or (share > 0).sum() > 1

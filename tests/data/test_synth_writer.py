@@ -33,9 +33,14 @@ def test_synth_command_writes_cases_manifest_labels_and_masks(tmp_path):
         assert all(found[k] == v for k, v in case.labels.items() if v), case.id
     manifest = list(csv.DictReader(open(out / "manifest.csv", newline="")))
     for row in manifest:
-        for finding, info in json.loads(row["findings"]).items():
+        findings = json.loads(row["findings"])
+        for finding, info in findings.items():
             mask = read_volume(out / info["mask"]).array
             assert mask.max() == 1, (row["id"], finding)
+        # the same masks as the manifest's regions, keyed by the CT-RATE label the report states
+        case = next(c for c in cases if c.id == row["id"])
+        assert sorted(case.regions.values()) == sorted(out / info["mask"] for info in findings.values())
+        assert all(case.labels[label] == 1 for label in case.regions)
     again = tmp_path / "again"
     subprocess.run(cmd[:4] + [str(again)] + cmd[5:], check=True, capture_output=True, timeout=300)
     assert _digest(out) == _digest(again)  # deterministic by seed

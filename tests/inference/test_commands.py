@@ -92,9 +92,12 @@ def test_maps_of_the_grounding_head_the_fusion_attention_and_gradients():
     refined = sentence_maps(model, x, report, ["cardiomegaly"], refine=True)
     assert [m.text for m in plain] == [m.text for m in refined] == [
         "There is a right pleural effusion.", "No nodule is seen.", "cardiomegaly"]
-    # the grounding head's maps on the patch grid; without it (the official models), the fusion
-    # attention's on the last stage; Grad-CAM on the next-to-last
-    assert all(m.grid.shape == (16, 16, 16) and m.grid.sum() == pytest.approx(1.0, abs=1e-4) for m in plain)
+    # the grounding head's maps on the input grid (its voxel path), or the patch grid without that
+    # path; without the head (the official models), the fusion attention's on the last stage;
+    # Grad-CAM on the next-to-last
+    assert all(m.grid.shape == (64, 64, 64) and m.grid.sum() == pytest.approx(1.0, abs=1e-4) for m in plain)
+    patches = sentence_maps(create_model("mg3d-tiny", device="cpu", grounding_voxels=0).eval(), x, report)
+    assert len(patches) == 2 and all(m.grid.shape == (16, 16, 16) for m in patches)
     fused = sentence_maps(create_model("mg3d-tiny", device="cpu", grounding=False).eval(), x, report)
     assert len(fused) == 2 and all(m.grid.shape == (4, 4, 4) for m in fused)
     assert all(m.grid.shape == (8, 8, 8) for m in refined)

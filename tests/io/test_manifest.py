@@ -31,6 +31,18 @@ def test_jsonl(tmp_path):
     assert case.segmentation == tmp_path / "seg.nii.gz" and case.labels == {"Emphysema": 1}
 
 
+def test_regions_name_a_mask_per_label(tmp_path):
+    (tmp_path / "a.nii.gz").write_bytes(b"x")
+    (tmp_path / "heart.nii.gz").write_bytes(b"x")
+    row = {"volume": "a.nii.gz", "report": "The heart is enlarged.", "regions": {"Cardiomegaly": "heart.nii.gz"}}
+    (tmp_path / "m.jsonl").write_text(json.dumps(row) + "\n")
+    (case,) = read_manifest(tmp_path / "m.jsonl")
+    assert case.regions == {"Cardiomegaly": tmp_path / "heart.nii.gz"}
+    (tmp_path / "m.csv").write_text('volume,report,regions\na.nii.gz,x,"{""Cardiomegaly"": ""heart.nii.gz""}"\nheart.nii.gz,y,\n')
+    with_regions, without = read_manifest(tmp_path / "m.csv")
+    assert with_regions.regions == case.regions and without.regions == {}
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -40,6 +52,10 @@ def test_jsonl(tmp_path):
         ("volume,report,split\na.nii.gz,x,holdout\n", "split 'holdout' is not one of"),
         ("volume,report\na.nii.gz,x\na.nii.gz,y\n", "row 3: duplicate case id 'a'"),
         ("volume,report\n", "has no cases"),
+        ('volume,report,regions\na.nii.gz,x,"{""Cardiomegaly"": ""gone.nii.gz""}"\n',
+         "row 2: region mask of 'Cardiomegaly' not found"),
+        ("volume,report,regions\na.nii.gz,x,heart.nii.gz\n", "row 2: regions are not valid JSON"),
+        ('volume,report,regions\na.nii.gz,x,"[""heart.nii.gz""]"\n', "row 2: regions must be an object"),
     ],
 )
 def test_manifest_errors_name_the_row(tmp_path, text, message):

@@ -70,7 +70,8 @@ def test_the_module_asks_with_the_sentences_that_state_findings():
     reports = [c.report for c in cases]
     batch = module.model.tokenize(reports)
     stated = module.stated(reports)
-    named, same = module.grounding(batch, stated)
+    named = module.named(batch)
+    _, same = module.grounding(named, stated)
     assert same is stated and named.shape == (*batch.sentence_mask.shape, len(module.labels))
     for row, case in enumerate(cases):
         for k, text in enumerate(batch.sentences[row][: named.shape[1]]):
@@ -89,5 +90,92 @@ def test_the_module_asks_with_the_sentences_that_state_findings():
     assert model.multi_modal_language_proj.weight.grad.abs().sum() > 0  # and the sentences'
     # off: no term; the official architectures have no grounding head
     assert PretrainModule({"model": "mg3d-tiny", "model_overrides": {"loss_weights.grounding": 0.0}}).grounding(
-        batch, stated) is None
+        named, stated) is None
     assert not hasattr(create_model("mg3d-tiny", device="cpu", grounding=False), "grounding_head")
+
+
+def test_region_loss_by_hand():
+    masks = torch.tensor([[0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.5, 0.0]])
+    matching = torch.log(torch.tensor([[1e-9, 0.5, 0.5, 1e-9], [1e-9, 1e-9, 1.0, 1e-9]]))
+    assert obj.region_loss(matching, masks).item() == pytest.approx(0.0, abs=1e-6)  # spreads as the masks do
+    flat = torch.zeros(2, 4)  # uniform: KL = log 4 - log 2 and log 4 - log 1
+    assert obj.region_loss(flat, masks).item() == pytest.approx((math.log(2) + math.log(4)) / 2, rel=1e-5)
+    empty = torch.zeros(0, 4, requires_grad=True)
+    assert obj.region_loss(empty, torch.zeros(0, 4)).item() == 0.0 and obj.region_loss(empty, torch.zeros(0, 4)).requires_grad
+
+
+def test_the_voxel_path_points_inside_a_finding_smaller_than_a_patch():
+    """Volumes with a one-voxel bright spot at a random place, and its mask: trained on the masks,
+    the sentence's map on the voxel grid peaks on the spot in new volumes, which the patch grid
+    (4 x 4 x 4 voxels a patch) alone cannot do. Untrained, the voxel path adds nothing."""
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    head = GroundingHead((8, 16), 32, 32, voxels=8)
+    sentence = torch.randn(1, 1, 32, generator=gen)
+    grid = (4, 4, 4)
+
+    def volumes(b):
+        x = torch.rand(b, 1, 16, 16, 16, generator=gen) * 0.5
+        where = torch.randint(0, 16**3, (b,), generator=gen)
+        x.view(b, -1)[torch.arange(b), where] = 1.0
+        masks = torch.zeros(b, 16**3)
+        masks[torch.arange(b), where] = 1.0
+        patches = head.patches([torch.randn(b, 8, *grid, generator=gen), torch.randn(b, 16, 2, 2, 2, generator=gen)])
+        return x, patches, masks, where
+
+    x, patches, _, _ = volumes(2)
+    with torch.no_grad():
+        coarse = head.logits(patches, sentence.expand(2, 1, 32), grid, 0.1)
+        both = head.logits(patches, sentence.expand(2, 1, 32), grid, 0.1, head.voxel(x))
+    up = torch.nn.functional.interpolate(coarse.view(2, 1, *grid), size=(16, 16, 16), mode="trilinear")
+    assert both.shape == (2, 1, 16**3) and torch.allclose(both, up.view(2, 1, -1))
+    optimiser = torch.optim.Adam(head.parameters(), 1e-2)
+    for _ in range(100):
+        x, patches, masks, _ = volumes(8)
+        logits = head.logits(patches, sentence.expand(8, 1, 32), grid, 0.1, head.voxel(x))[:, 0]
+        loss = obj.region_loss(logits, masks)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    with torch.no_grad():
+        x, patches, _, where = volumes(32)
+        peaks = head.logits(patches, sentence.expand(32, 1, 32), grid, 0.1, head.voxel(x))[:, 0].argmax(-1)
+    assert (peaks == where).float().mean().item() >= 0.9  # chance 1 / 4096
+
+
+def test_the_module_pairs_sentences_with_the_masks_of_what_they_name():
+    cases = [make_case(i, shape=(8, 8, 8)) for i in range(3)]
+    module = PretrainModule({"model": "mg3d-tiny"})
+    assert module.wants_regions
+    batch = module.model.tokenize([c.report for c in cases])
+    named = module.named(batch)
+    label = {f: lab for f, lab in zip(("nodule", "pleural_effusion", "consolidation", "cardiomegaly", "emphysema",
+                                       "arterial_calcification"), ("Lung nodule", "Pleural effusion", "Consolidation",
+                                                                   "Cardiomegaly", "Emphysema",
+                                                                   "Arterial wall calcification"))}
+    masks = [{label[f]: torch.from_numpy(m.astype("float32")) for f, m in c.findings.items()} for c in cases]
+    slots, found = module.regions(named, masks, (8, 8, 8))
+    expected = []
+    for i, case in enumerate(masks):
+        for k in range(named.shape[1]):
+            names = [module.labels[j] for j in named[i, k].nonzero()[:, 0].tolist() if module.labels[j] in case]
+            union = torch.stack([case[n] for n in names]).amax(0) if names else None
+            if names and union.sum() > 0:  # a mask too small for this grid is no target
+                expected.append(((i, k), union))
+    assert expected and slots.tolist() == [list(e[0]) for e in expected]
+    assert all(torch.equal(f, e[1]) for f, e in zip(found, expected))
+    none = module.regions(named, [{} for _ in cases], (8, 8, 8))
+    assert none[0].shape == (0, 2) and none[1].shape == (0, 8, 8, 8)
+    model = module.model.train()
+    model.zero_grad()
+    reports = model.tokenize([c.report for c in cases])
+    volume = torch.rand(3, 1, 64, 64, 64)
+    masks64 = [{k: torch.nn.functional.interpolate(v[None, None], size=(64, 64, 64))[0, 0] for k, v in m.items()}
+               for m in masks]
+    losses = model(volume, reports, generator=torch.Generator().manual_seed(0),
+                   regions=module.regions(named, masks64, (64, 64, 64)))
+    losses["regions"].backward()
+    assert torch.isfinite(losses["regions"]) and losses["regions"] > 0
+    assert model.grounding_head.voxel_query.weight.grad.abs().sum() > 0  # the voxel path learns from it
+    assert model.vision_encoder.patch_embed.proj.weight.grad.abs().sum() > 0  # and the patches
+    assert not PretrainModule({"model": "mg3d-tiny", "model_overrides": {"loss_weights.regions": 0.0}}).wants_regions
