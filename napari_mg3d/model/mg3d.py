@@ -180,10 +180,10 @@ class MG3D(nn.Module):
                                             every=True)
         return obj.grounding_loss(scores, targets)
 
-    def _region_loss(self, patches, voxels, sents, emb, slots, masks) -> torch.Tensor:
+    def _region_loss(self, patches, voxels, sents, emb, slots, masks) -> tuple[torch.Tensor, torch.Tensor]:
         """``slots`` (r, 2): (image, sentence) of each sentence that names a finding whose mask
-        ``masks`` (r, D, H, W) holds, on the input grid: its map against the mask's spread, on its
-        own image. ``emb`` (b, s, e): the head's sentence embeddings; ``voxels``: the voxel path's
+        ``masks`` (r, D, H, W) holds, on the input grid: its map against the mask's spread, and its
+        maximum against the mask's place (``objectives.peak_loss``), on its own image. ``emb`` (b, s, e): the head's sentence embeddings; ``voxels``: the voxel path's
         features of the batch, or None (no such path: the masks' shares of each patch)."""
         if voxels is None:
             masks = F.adaptive_avg_pool3d(masks[:, None], self.config.patch_grid)[:, 0]
@@ -194,7 +194,8 @@ class MG3D(nn.Module):
                                         None if voxels is None else voxels[image:image + 1], emb[image, k][None])
             logits.append(one[0])
             targets.append(masks[slots[:, 0] == image].flatten(1))
-        return obj.region_loss(torch.cat(logits), torch.cat(targets))
+        logits, targets = torch.cat(logits), torch.cat(targets)
+        return obj.region_loss(logits, targets), obj.peak_loss(logits, targets)
 
     # -- pre-training -------------------------------------------------------------------------
     def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None, findings=None,
@@ -259,7 +260,7 @@ class MG3D(nn.Module):
             named, stated = grounding
             losses["grounding"] = self._grounding_loss(patches, sents[smask], real, named[smask], stated)
         if regions is not None:  # each sentence naming a finding whose mask is known, against it
-            losses["regions"] = self._region_loss(patches, voxels, sents, emb, *regions)
+            losses["regions"], losses["peaks"] = self._region_loss(patches, voxels, sents, emb, *regions)
 
         # CML: fused against unimodal [report; image]; the fused image is the image as the report
         # tokens see it, the fused report the report as the image sees it

@@ -104,6 +104,16 @@ def test_region_loss_by_hand():
     assert obj.region_loss(empty, torch.zeros(0, 4)).item() == 0.0 and obj.region_loss(empty, torch.zeros(0, 4)).requires_grad
 
 
+def test_peak_loss_by_hand():
+    masks = torch.tensor([[0.0, 1.0, 0.4, 0.0]])  # inside: place 1 (0.4 < half of 1.0: neither); outside: 0, 3
+    assert obj.peak_loss(torch.tensor([[0.0, 9.0, 20.0, 1.0]]), masks, sharpness=50).item() == pytest.approx(
+        math.log1p(math.exp(1.0 - 9.0)), rel=1e-3)  # the partly covered place 2 counts on neither side
+    assert obj.peak_loss(torch.tensor([[5.0, 1.0, 0.0, 0.0]]), masks, sharpness=50).item() == pytest.approx(
+        math.log1p(math.exp(4.0)), rel=1e-3)  # a peak outside costs its margin
+    empty = torch.zeros(0, 4, requires_grad=True)
+    assert obj.peak_loss(empty, torch.zeros(0, 4)).item() == 0.0 and obj.peak_loss(empty, torch.zeros(0, 4)).requires_grad
+
+
 def test_the_voxel_path_points_inside_a_finding_smaller_than_a_patch():
     """Volumes with a one-voxel bright spot at a random place, and its mask: trained on the masks,
     the sentence's map on the voxel grid peaks on the spot in new volumes, which the patch grid
@@ -174,8 +184,8 @@ def test_the_module_pairs_sentences_with_the_masks_of_what_they_name():
                for m in masks]
     losses = model(volume, reports, generator=torch.Generator().manual_seed(0),
                    regions=module.regions(named, masks64, (64, 64, 64)))
-    losses["regions"].backward()
-    assert torch.isfinite(losses["regions"]) and losses["regions"] > 0
+    (losses["regions"] + losses["peaks"]).backward()
+    assert torch.isfinite(losses["regions"]) and losses["regions"] > 0 and torch.isfinite(losses["peaks"])
     assert model.grounding_head.voxel_query.weight.grad.abs().sum() > 0  # the voxel path learns from it
     assert model.vision_encoder.patch_embed.proj.weight.grad.abs().sum() > 0  # and the patches
     assert not PretrainModule({"model": "mg3d-tiny", "model_overrides": {"loss_weights.regions": 0.0}}).wants_regions
