@@ -103,10 +103,14 @@ def main() -> None:
 
     meta = read_metadata(args.checkpoint) or {}
     weights = (meta.get("model_config") or {}).get("loss_weights", {})
-    supervision = (f"region term on the masks of {meta['region_cases']} training cases" if meta.get("region_cases")
-                   else "no masks in training (report words only)" if "region_cases" in meta or not weights.get("regions")
-                   else "masks in training: not recorded")
-    print(f"pointing game, {len(rows)} held-out synthetic cases, {Path(args.checkpoint).name} ({supervision}; "
+    if meta.get("region_cases"):
+        supervision = f"region term on the masks of {meta['region_cases']} training cases"
+    elif "region_cases" in meta or not weights.get("regions"):
+        supervision = "no masks in training (report words only)"
+    else:
+        supervision = "masks in training: not recorded"
+    print(f"pointing game, {len(rows)} held-out synthetic cases, {Path(args.checkpoint).name} "
+          f"({supervision}; "
           f"map: the model's sentence maps, grounding head or fusion attention; gradient: Grad-CAM); "
           f"'near': within {tolerance:g} mm of the mask")
     print_table(["finding", "sentences", "hit: map", "near: map", "mass: map", "hit: gradient", "near: gradient",

@@ -61,7 +61,10 @@ def _affinity_maps(model, volume_input: torch.Tensor, report: str, phrases) -> l
     # stage's tokens
     img = model.grounding_head.patches(feats) if grounded else model.tokens_of(feats[-1])  # (1, n, e)
     voxels = model.grounding_voxels(volume_input.to(device)) if grounded else None
-    grid = model.config.grid if not grounded else model.config.patch_grid if voxels is None else voxels.shape[2:]
+    if not grounded:
+        grid = model.config.grid
+    else:
+        grid = model.config.patch_grid if voxels is None else tuple(voxels.shape[2:])
 
     def affinity_of(sents):  # (1, s, d) -> (1, s, n)
         if grounded:

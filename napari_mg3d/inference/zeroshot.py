@@ -52,14 +52,16 @@ def grounding_log_odds(model, volumes: torch.Tensor, prompt_sets) -> torch.Tenso
     rows = []
     for x in volumes.to(device).split(1):
         feats = model.vision_encoder(x)
-        logits = model.grounding_logits(model.grounding_head.patches(feats), vectors, model.grounding_voxels(x))[0]
+        patches = model.grounding_head.patches(feats)
+        logits = model.grounding_logits(patches, vectors, model.grounding_voxels(x))[0]
         pooled = torch.logsumexp(logits, -1) - math.log(logits.shape[-1])  # (t,)
         per_label = torch.zeros(len(prompt_sets), device=device).index_add_(0, owner, pooled)
         rows.append(per_label / torch.bincount(owner, minlength=len(prompt_sets)).clamp_min(1))
     return torch.stack(rows).cpu()
 
 
-def combined_log_odds(global_log_odds: torch.Tensor, grounding: torch.Tensor | None, labels, calibration) -> torch.Tensor:
+def combined_log_odds(global_log_odds: torch.Tensor, grounding: torch.Tensor | None, labels,
+                      calibration) -> torch.Tensor:
     """(n, labels): where ``calibration`` (label -> [weight of the global log-odds, weight of the
     grounding log-odds, bias]) knows a label and ``grounding`` is given, their weighed sum; else the
     global log-odds."""

@@ -187,5 +187,6 @@ class GroundingHead(nn.Module):
         p, q = logits.shape[:2]
         up = F.interpolate(logits.reshape(p * q, 1, *patch_grid), size=voxels.shape[2:], mode="trilinear",
                            align_corners=False).view(p, q, -1)
-        voxel = torch.einsum("qc,bcn->qbn" if every else "bsc,bcn->bsn", self.voxel_query(sents), voxels.flatten(2))
+        pattern = "qc,bcn->qbn" if every else "bsc,bcn->bsn"
+        voxel = torch.einsum(pattern, self.voxel_query(sents), voxels.flatten(2))
         return up + voxel.float()

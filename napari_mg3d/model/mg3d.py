@@ -176,22 +176,24 @@ class MG3D(nn.Module):
         a step more on a CPU)."""
         query, targets = obj.grounding_targets(named, stated)
         c = self.config
-        scores = self.grounding_head.logits(patches, sents[query], c.patch_grid, c.temperature, None, emb[query],
-                                            every=True)
+        scores = self.grounding_head.logits(patches, sents[query], c.patch_grid, c.temperature,
+                                            emb=emb[query], every=True)
         return obj.grounding_loss(scores, targets)
 
     def _region_loss(self, patches, voxels, sents, emb, slots, masks) -> tuple[torch.Tensor, torch.Tensor]:
         """``slots`` (r, 2): (image, sentence) of each sentence that names a finding whose mask
         ``masks`` (r, D, H, W) holds, on the input grid: its map against the mask's spread, and its
-        maximum against the mask's place (``objectives.peak_loss``), on its own image. ``emb`` (b, s, e): the head's sentence embeddings; ``voxels``: the voxel path's
-        features of the batch, or None (no such path: the masks' shares of each patch)."""
+        maximum against the mask's place (``objectives.peak_loss``), on its own image. ``emb``
+        (b, s, e): the head's sentence embeddings; ``voxels``: the voxel path's features of the
+        batch, or None (no such path: the masks' shares of each patch)."""
         if voxels is None:
             masks = F.adaptive_avg_pool3d(masks[:, None], self.config.patch_grid)[:, 0]
         logits, targets = [], []
         for image in slots[:, 0].unique().tolist() or [0]:  # none: still every parameter the term trains
             k = slots[slots[:, 0] == image, 1]
-            one = self.grounding_logits(patches[image:image + 1], sents[image, k][None],
-                                        None if voxels is None else voxels[image:image + 1], emb[image, k][None])
+            own = None if voxels is None else voxels[image:image + 1]
+            one = self.grounding_logits(patches[image:image + 1], sents[image, k][None], own,
+                                        emb[image, k][None])
             logits.append(one[0])
             targets.append(masks[slots[:, 0] == image].flatten(1))
         logits, targets = torch.cat(logits), torch.cat(targets)
@@ -253,13 +255,13 @@ class MG3D(nn.Module):
 
         if grounding is not None or regions is not None:
             patches = self.grounding_head.patches(feats)  # (b, n, e)
-            voxels = self.grounding_voxels(volume)  # (b, c, D, H, W) or None
             real = self.grounding_head.sentences(sents[smask])  # all real rows: the centring sees every kind
             emb = real.new_zeros(*smask.shape, real.shape[-1]).masked_scatter(smask.bool()[..., None], real)
         if grounding is not None:  # each sentence that states a finding, against every image's patches
             named, stated = grounding
             losses["grounding"] = self._grounding_loss(patches, sents[smask], real, named[smask], stated)
         if regions is not None:  # each sentence naming a finding whose mask is known, against it
+            voxels = self.grounding_voxels(volume)  # (b, c, D, H, W) or None
             losses["regions"], losses["peaks"] = self._region_loss(patches, voxels, sents, emb, *regions)
 
         # CML: fused against unimodal [report; image]; the fused image is the image as the report

@@ -59,7 +59,8 @@ def finding_scores(model, dataset, prompt_sets, cases: int = 256, batch_size: in
             torch.tensor(stated, dtype=torch.float32).reshape(-1, len(prompt_sets)))
 
 
-def logistic_fit(features: torch.Tensor, targets: torch.Tensor, l2: float = 1.0, steps: int = 25) -> torch.Tensor:
+def logistic_fit(features: torch.Tensor, targets: torch.Tensor, l2: float = 1.0,
+                 steps: int = 25) -> torch.Tensor:
     """Weights (features..., bias) of a logistic regression by Newton's method, the weights (not
     the bias) under an L2 penalty, so that separable data still gives finite weights."""
     x = torch.cat([features.double(), torch.ones(len(features), 1, dtype=torch.float64)], 1)
@@ -70,7 +71,7 @@ def logistic_fit(features: torch.Tensor, targets: torch.Tensor, l2: float = 1.0,
     for _ in range(steps):
         p = torch.sigmoid(x @ w)
         grad = x.t() @ (p - y) + penalty * w
-        hessian = (x * (p * (1 - p))[:, None]).t() @ x + torch.diag(penalty) + 1e-9 * torch.eye(len(w), dtype=torch.float64)
+        hessian = (x * (p * (1 - p))[:, None]).t() @ x + torch.diag(penalty + 1e-9)
         w = w - torch.linalg.solve(hessian, grad)
     return w.float()
 

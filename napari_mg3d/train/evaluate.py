@@ -37,7 +37,8 @@ def evaluate(model, dataset, label_names, prompt_sets, calibration: dict | None 
     grounding = None
     if model.config.grounding and calibration:
         grounding = torch.cat([grounding_log_odds(model, b["volume"], prompt_sets) for b in batches(dataset)])
-    probs = torch.sigmoid(combined_log_odds(odds, grounding, [p.label for p in prompt_sets], calibration)).numpy()
+    odds = combined_log_odds(odds, grounding, [p.label for p in prompt_sets], calibration)
+    probs = torch.sigmoid(odds).numpy()
     for j, name in enumerate(label_names):
         truth = np.array([lab.get(name, 0) for lab in labels])
         out[f"AUC {name}"] = roc_auc(probs[:, j], truth)

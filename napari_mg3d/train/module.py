@@ -26,7 +26,8 @@ class PretrainModule(L.LightningModule):
         weights = obj.loss_weights(self.model.config.loss_weights)
         self.prompts = LabelPrompts.of(self.model, self.prompt_sets) if weights["findings"] > 0 else None
         self.grounded = weights["grounding"] > 0 and self.model.config.grounding
-        self.wants_regions = weights["regions"] > 0 and self.model.config.grounding  # items need region masks
+        # items need region masks (the region and peak terms)
+        self.wants_regions = (weights["regions"] > 0 or weights["peaks"] > 0) and self.model.config.grounding
 
     def stated(self, texts: list[str]) -> torch.Tensor:
         """(n, labels) 1 where a text (report or sentence) states a label as present or uncertain."""
@@ -52,12 +53,14 @@ class PretrainModule(L.LightningModule):
         slots, found = [], []
         for i, case in enumerate(masks):
             for k in range(named.shape[1]):
-                parts = [case[self.labels[j]] for j in named[i, k].nonzero()[:, 0].tolist() if self.labels[j] in case]
+                names = [self.labels[j] for j in named[i, k].nonzero()[:, 0].tolist()]
+                parts = [case[n] for n in names if n in case]
                 if parts and (union := torch.stack(parts).amax(0)).sum() > 0:
                     slots.append((i, k))
                     found.append(union)
         if not slots:
-            return torch.zeros(0, 2, dtype=torch.long, device=self.device), torch.zeros(0, *size, device=self.device)
+            none = torch.zeros(0, 2, dtype=torch.long, device=self.device)
+            return none, torch.zeros(0, *size, device=self.device)
         return torch.tensor(slots, device=self.device), torch.stack(found).to(self.device)
 
     def named(self, batch) -> torch.Tensor:
@@ -75,7 +78,8 @@ class PretrainModule(L.LightningModule):
         stated = self.stated(batch["report"])
         named = self.named(reports) if self.grounded or self.wants_regions else None
         volume = batch["volume"]
-        losses = self.model(volume, reports, findings=self.findings(stated), grounding=self.grounding(named, stated),
+        losses = self.model(volume, reports, findings=self.findings(stated),
+                            grounding=self.grounding(named, stated),
                             regions=self.regions(named, batch.get("regions"), volume.shape[2:]))
         size = volume.shape[0]
         logs = {f"train/{k}": v.detach() for k, v in losses.items()}

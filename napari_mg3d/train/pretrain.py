@@ -41,6 +41,7 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
                         prompts=[p.__dict__ for p in module.prompt_sets],
                         extra={"step": trainer.global_step, "manifest": str(config.manifest),
                                # how many training cases had their findings' masks (the region term)
-                               "region_cases": sum(bool(c.regions) for c in data.cases) if data.regions else 0,
+                               "region_cases": sum(bool(c.regions) for c in data.cases) if data.regions
+                               else 0,
                                "findings_calibration": calibration})
     return final
