@@ -14,8 +14,8 @@ from .profiles import region_profile
 
 class CaseDataset:
     """Indexable cases of one split; volumes preprocessed by the profile (and cached). ``regions``:
-    items carry each region mask of the case on the model's grid (the share of each voxel it
-    covers, float32 in [0, 1]), keyed by label."""
+    items carry each region mask of the case on the model's grid (``profiles.region_profile``;
+    float32 in [0, 1]), keyed by label."""
 
     def __init__(self, manifest: str | Path, profile, split: str | None = None, cache_dir=None,
                  cases: list[Case] | None = None, regions: bool = False):

@@ -63,8 +63,11 @@ def label_profile(profile: str | Profile) -> Profile:
 
 
 def region_profile(profile: str | Profile) -> Profile:
-    """The same grid for a binary mask as the share of each voxel it covers: linear resampling,
-    values kept in [0, 1] (a 6 mm nodule still shows on a 5.5 mm grid)."""
+    """The same grid for a binary mask: linear resampling, values kept in [0, 1] (between the mask's
+    voxels, the value interpolated between them; where the model's grid samples the mask's own
+    voxel centres, as on the synthetic cases' grid of exactly half the spacing, 0 or 1). Not an
+    area share: the mask is not averaged over a model voxel first, so a finding smaller than the
+    model's voxel may be missed; a training row whose mask comes out empty asks nothing."""
     profile = get_profile(profile)
     return dataclasses.replace(profile, name=f"{profile.name}-regions", intensity="ct", window=(0.0, 1.0),
                                labels=False)

@@ -185,7 +185,7 @@ class MG3D(nn.Module):
         ``masks`` (r, D, H, W) holds, on the input grid: its map against the mask's spread, and its
         maximum against the mask's place (``objectives.peak_loss``), on its own image. ``emb``
         (b, s, e): the head's sentence embeddings; ``voxels``: the voxel path's features of the
-        batch, or None (no such path: the masks' shares of each patch)."""
+        batch, or None (no such path: the masks' mean over each patch)."""
         if voxels is None:
             masks = F.adaptive_avg_pool3d(masks[:, None], self.config.patch_grid)[:, 0]
         logits, targets = [], []

@@ -124,13 +124,15 @@ def peak_loss(logits: torch.Tensor, masks: torch.Tensor, sharpness: float = 5.0)
     """The map's highest place inside the finding (our addition, with ``region_loss``): softplus of
     (the highest log-odds outside the mask - the highest inside), each a smooth maximum
     (log sum exp of ``sharpness`` x log-odds, / ``sharpness``). Inside: places the mask covers at
-    least half as much as its best-covered place; outside: places it does not touch. The spread
+    least half as much as its best-covered place; outside: every other place (a place the mask
+    only grazes, at the finding's edge, is not where the peak belongs). The spread
     (``region_loss``) puts the map's mass on the finding; this puts its maximum there, which is
     where the viewer marks a sentence's peak (a bright rib beside an effusion otherwise wins)."""
     if logits.numel() == 0:
         return logits.sum() * 0.0
     masks = masks.to(logits)
-    inside, outside = masks >= 0.5 * masks.amax(-1, keepdim=True), masks <= 0
+    inside = masks >= 0.5 * masks.amax(-1, keepdim=True)
+    outside = ~inside
     scaled = logits * sharpness
     high_in = torch.logsumexp(scaled.masked_fill(~inside, -1e9), -1) / sharpness
     high_out = torch.logsumexp(scaled.masked_fill(~outside, -1e9), -1) / sharpness

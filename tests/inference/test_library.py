@@ -40,6 +40,7 @@ def _first_rows(manifest, n, out):
         row["volume"] = str(manifest.parent / row["volume"])
         row["segmentation"] = str(manifest.parent / row["segmentation"])
         row["report"] = str(manifest.parent / row["report"])
+        row["regions"] = json.dumps({k: str(manifest.parent / v) for k, v in json.loads(row["regions"]).items()})
     with out.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()

@@ -105,11 +105,11 @@ def test_region_loss_by_hand():
 
 
 def test_peak_loss_by_hand():
-    masks = torch.tensor([[0.0, 1.0, 0.4, 0.0]])  # inside: place 1 (0.4 < half of 1.0: neither); outside: 0, 3
+    masks = torch.tensor([[0.0, 1.0, 0.4, 0.0]])  # inside: place 1; outside: the rest, the grazed place 2 too
+    assert obj.peak_loss(torch.tensor([[0.0, 9.0, 2.0, 1.0]]), masks, sharpness=50).item() == pytest.approx(
+        math.log1p(math.exp(2.0 - 9.0)), rel=1e-3)  # the peak inside: a small cost, shrinking with the margin
     assert obj.peak_loss(torch.tensor([[0.0, 9.0, 20.0, 1.0]]), masks, sharpness=50).item() == pytest.approx(
-        math.log1p(math.exp(1.0 - 9.0)), rel=1e-3)  # the partly covered place 2 counts on neither side
-    assert obj.peak_loss(torch.tensor([[5.0, 1.0, 0.0, 0.0]]), masks, sharpness=50).item() == pytest.approx(
-        math.log1p(math.exp(4.0)), rel=1e-3)  # a peak outside costs its margin
+        math.log1p(math.exp(20.0 - 9.0)), rel=1e-3)  # a peak on the finding's edge costs its margin
     empty = torch.zeros(0, 4, requires_grad=True)
     assert obj.peak_loss(empty, torch.zeros(0, 4)).item() == 0.0 and obj.peak_loss(empty, torch.zeros(0, 4)).requires_grad
 
@@ -188,4 +188,5 @@ def test_the_module_pairs_sentences_with_the_masks_of_what_they_name():
     assert torch.isfinite(losses["regions"]) and losses["regions"] > 0 and torch.isfinite(losses["peaks"])
     assert model.grounding_head.voxel_query.weight.grad.abs().sum() > 0  # the voxel path learns from it
     assert model.vision_encoder.patch_embed.proj.weight.grad.abs().sum() > 0  # and the patches
-    assert not PretrainModule({"model": "mg3d-tiny", "model_overrides": {"loss_weights.regions": 0.0}}).wants_regions
+    off = {"loss_weights.regions": 0.0, "loss_weights.peaks": 0.0}
+    assert not PretrainModule({"model": "mg3d-tiny", "model_overrides": off}).wants_regions
