@@ -19,19 +19,14 @@ def attention_maps(loaded, volume, report: str = "", phrases=(), refine: bool = 
 
 def zeroshot(loaded, volume, prompt_sets=None) -> dict[str, float]:
     """Probability per label (the checkpoint's label set unless ``prompt_sets`` is given)."""
-    from ..model.findings import finding_logits
     from .encode import model_input
-    from .zeroshot import combined_log_odds, grounding_log_odds, prompt_embeddings
+    from .zeroshot import label_log_odds
 
-    model = loaded.model
     prompt_sets = prompt_sets or loaded.prompt_sets()
-    image = torch.from_numpy(image_embedding(loaded, volume)).to(loaded.device)
-    pos, neg = prompt_embeddings(model, prompt_sets)
-    odds = finding_logits(image, pos, neg, model.config.temperature).cpu()
-    grounding = None
-    if model.config.grounding and loaded.calibration:
-        grounding = grounding_log_odds(model, model_input(volume, loaded.profile), prompt_sets)
-    odds = combined_log_odds(odds, grounding, [p.label for p in prompt_sets], loaded.calibration)
+    x = model_input(volume, loaded.profile).to(loaded.device)  # preprocessed once for both sides
+    with torch.no_grad():
+        image = loaded.model.image_embedding(x)
+    odds = label_log_odds(loaded.model, image, [x], prompt_sets, loaded.calibration)
     return {p.label: float(v) for p, v in zip(prompt_sets, torch.sigmoid(odds)[0].numpy())}
 
 

@@ -15,6 +15,7 @@ import math
 import torch
 
 from ..model.findings import LabelPrompts, finding_logits, prompt_pairs
+from ..model.fusion import masked_mean
 
 
 @torch.no_grad()
@@ -25,9 +26,24 @@ def prompt_embeddings(model, prompt_sets) -> tuple[torch.Tensor, torch.Tensor]:
     return prompt_pairs(model, LabelPrompts.of(model, prompt_sets).to(device), running=True)
 
 
-def probabilities(image_embeddings: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor, temperature: float):
-    """(n, labels) probability that each label is present: softmax over (positive, negative)."""
-    return torch.sigmoid(finding_logits(image_embeddings, pos, neg, temperature))
+def global_log_odds(model, images: torch.Tensor, prompt_sets) -> torch.Tensor:
+    """(n, labels) on the CPU: each label's prompt pair against the (n, d) image embeddings, the
+    log-odds of a softmax over (positive, negative)."""
+    pos, neg = prompt_embeddings(model, prompt_sets)
+    return finding_logits(images.to(pos.device), pos, neg, model.config.temperature).cpu()
+
+
+def label_log_odds(model, images: torch.Tensor, volume_batches, prompt_sets,
+                   calibration=None) -> torch.Tensor:
+    """(n, labels) the zero-shot log-odds of the (n, d) image embeddings: the global prompt pairs',
+    joined by ``calibration`` with the grounding head's (``combined_log_odds``) for a model that has
+    the head. ``volume_batches``: the same n volumes' model inputs, (b, 1, ...) at a time, read only
+    then."""
+    grounding = None
+    if model.config.grounding and calibration:
+        grounding = torch.cat([grounding_log_odds(model, x, prompt_sets) for x in volume_batches])
+    labels = [p.label for p in prompt_sets]
+    return combined_log_odds(global_log_odds(model, images, prompt_sets), grounding, labels, calibration)
 
 
 @torch.no_grad()
@@ -36,8 +52,7 @@ def phrase_vectors(model, texts: list[str]) -> torch.Tensor:
     device = next(model.parameters()).device
     batch = model.tokenize(list(texts)).to(device)
     tokens = model.text_tokens(batch.input_ids, batch.attention_mask)
-    mask = batch.attention_mask[..., None].to(tokens)
-    return (tokens * mask).sum(1) / mask.sum(1)
+    return masked_mean(tokens, batch.attention_mask[..., None], dim=1)
 
 
 @torch.no_grad()

@@ -42,20 +42,18 @@ def finding_scores(model, dataset, prompt_sets, cases: int = 256, batch_size: in
     ``cases`` cases of ``dataset``, and what each case's report states (the labeller: 1 present or
     uncertain, else 0), as the findings objective reads it."""
     from ..data.dataset import batches
-    from ..inference.zeroshot import grounding_log_odds, prompt_embeddings
+    from ..inference.zeroshot import global_log_odds, grounding_log_odds
     from ..knowledge.labels import label_report
-    from ..model.findings import finding_logits
 
     device = next(model.parameters()).device
-    pos, neg = prompt_embeddings(model, prompt_sets)
-    scores, grounded, stated = [], [], []
+    images, grounded, stated = [], [], []
     for batch in batches(dataset, batch_size, cases):
         x = batch["volume"].to(device)
-        scores.append(finding_logits(model.image_embedding(x), pos, neg, model.config.temperature).cpu())
+        images.append(model.image_embedding(x))
         if model.config.grounding:
             grounded.append(grounding_log_odds(model, x, prompt_sets))
         stated += [[label_report(r).get(p.label, 0) for p in prompt_sets] for r in batch["report"]]
-    return (torch.cat(scores), torch.cat(grounded) if grounded else None,
+    return (global_log_odds(model, torch.cat(images), prompt_sets), torch.cat(grounded) if grounded else None,
             torch.tensor(stated, dtype=torch.float32).reshape(-1, len(prompt_sets)))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ..inference.metrics import recall_at_k, roc_auc
-from ..inference.zeroshot import prompt_embeddings
+from ..inference.zeroshot import label_log_odds
 
 
 @torch.no_grad()
@@ -27,18 +27,11 @@ def evaluate(model, dataset, label_names, prompt_sets, calibration: dict | None 
     """R@1/5/10 and zero-shot AUC per label (``calibration``: the checkpoint's, which lets a
     grounding head's findings join the global prompt pairs', as in ``mg3d zeroshot``)."""
     from ..data.dataset import batches
-    from ..model.findings import finding_logits
-    from ..inference.zeroshot import combined_log_odds, grounding_log_odds
 
     images, reports, labels = embed(model, dataset)
     out = recall_at_k((reports @ images.t()).numpy())
-    pos, neg = (x.cpu() for x in prompt_embeddings(model, prompt_sets))  # beside the image embeddings
-    odds = finding_logits(images, pos, neg, model.config.temperature)
-    grounding = None
-    if model.config.grounding and calibration:
-        grounding = torch.cat([grounding_log_odds(model, b["volume"], prompt_sets) for b in batches(dataset)])
-    odds = combined_log_odds(odds, grounding, [p.label for p in prompt_sets], calibration)
-    probs = torch.sigmoid(odds).numpy()
+    volumes = (b["volume"] for b in batches(dataset))  # read again only for a grounding head's maps
+    probs = torch.sigmoid(label_log_odds(model, images, volumes, prompt_sets, calibration)).numpy()
     for j, name in enumerate(label_names):
         truth = np.array([lab.get(name, 0) for lab in labels])
         out[f"AUC {name}"] = roc_auc(probs[:, j], truth)
