@@ -88,4 +88,5 @@ class FindingsWidget(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortItems(1, Qt.SortOrder.DescendingOrder)
         self.table.resizeColumnToContents(0)
-        self.note.setText("Probabilities from the checkpoint's prompt pairs; statuses from the report text.")
+        self.note.setText("Probabilities from the checkpoint's prompt pairs (with a grounding head, also where "
+                          "in the volume they are found); statuses from the report text.")
