@@ -54,6 +54,9 @@ class ModelConfig:
     loss_weights: dict = field(default_factory=dict)  # e.g. {"ga": 1.0}: overrides the recipe's weights
     grounding: bool = False  # a sentence-to-patch head on the finest vision map (heads.GroundingHead)
     grounding_voxels: int = 0  # channels of its voxel path: maps on the input grid (0: patch grid only)
+    # intensity windows the voxel path reads, (low, high) in the input's units (the profile's window
+    # mapped onto [0, 1]), each clipped and stretched to [0, 1] as a radiologist's window; () : the input
+    grounding_windows: tuple = ()
 
     @property
     def grid(self) -> tuple[int, int, int]:

@@ -146,17 +146,30 @@ class GroundingHead(nn.Module):
     ``voxels`` > 0 adds a voxel path: a small convolution of the input volume at its own resolution,
     read by a per-sentence query, whose score is added to the patch score upsampled onto the input
     grid, so that a map can point at a finding smaller than a patch. The query starts at zero: the
-    voxel path adds nothing until region masks train it (``MG3D.grounding_logits``)."""
+    voxel path adds nothing until region masks train it (``MG3D.grounding_logits``). ``windows``:
+    (low, high) intensity windows in the input's units; the path then reads each window clipped and
+    stretched to [0, 1] (lung, soft tissue, bone: a difference of 100 HU in the lung is then a fifth
+    of a channel's range, not a twentieth of the input's), instead of the input itself."""
 
-    def __init__(self, stage_dims: tuple[int, ...], text_dim: int, dim: int, voxels: int = 0):
+    def __init__(self, stage_dims: tuple[int, ...], text_dim: int, dim: int, voxels: int = 0,
+                 windows: tuple = ()):
         super().__init__()
         self.patch = nn.Sequential(nn.Linear(sum(stage_dims), dim), nn.GELU(), nn.Linear(dim, text_dim))
         self.align = ContrastiveHead(text_dim, dim, center=True)
         if voxels:
-            self.voxel = nn.Sequential(nn.Conv3d(1, voxels, 3, padding=1), nn.GELU())
+            self.voxel = nn.Sequential(nn.Conv3d(max(len(windows), 1), voxels, 3, padding=1), nn.GELU())
+            bounds = torch.tensor(windows, dtype=torch.float32).reshape(-1, 2)
+            self.register_buffer("voxel_windows", bounds, persistent=False)
             self.voxel_query = nn.Linear(text_dim, voxels)
             nn.init.zeros_(self.voxel_query.weight)
             nn.init.zeros_(self.voxel_query.bias)
+
+    def voxel_features(self, volume) -> torch.Tensor:
+        """(b, c, D, H, W) the voxel path's features of a (b, 1, D, H, W) input volume."""
+        if len(self.voxel_windows):
+            low, high = (w.view(1, -1, 1, 1, 1).to(volume) for w in self.voxel_windows.unbind(1))
+            volume = ((volume - low) / (high - low)).clamp(0, 1)
+        return self.voxel(volume)
 
     def patches(self, maps) -> torch.Tensor:
         """(b, n, dim) L2-normalised patch embeddings from the (b, c, d, h, w) stage maps, finest

@@ -66,7 +66,7 @@ class MG3D(nn.Module):
         self.itc_agg_head = ContrastiveHead(d, d)
         if c.grounding:  # ours: sentence-to-patch maps (see GroundingHead); not in official checkpoints
             stages = tuple(v.embed_dim * 2**i for i in range(len(v.depths) + 1))
-            self.grounding_head = GroundingHead(stages, d, d, c.grounding_voxels)
+            self.grounding_head = GroundingHead(stages, d, d, c.grounding_voxels, c.grounding_windows)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -150,7 +150,7 @@ class MG3D(nn.Module):
     def grounding_voxels(self, volume) -> torch.Tensor | None:
         """(b, c, D, H, W) the grounding head's voxel path on ``volume``, or None (no such path)."""
         head = self.grounding_head
-        return head.voxel(volume) if hasattr(head, "voxel") else None
+        return head.voxel_features(volume) if hasattr(head, "voxel") else None
 
     def image_vector(self, volume) -> torch.Tensor:
         return self.uni_modal_vision_pooler(self.image_tokens(volume))
