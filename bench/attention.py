@@ -3,10 +3,12 @@ fall inside the mask of the finding that sentence names? Against chance: the fin
 the volume (where a uniformly random point would fall). Strictly, and within a tolerance (as the
 pointing game of Zhang et al. allows): by default one voxel of the model's input grid, the finest
 detail the model sees; chance is then the share of the volume within that distance of the mask.
-Emphysema and calcification masks are speckles (45% and 8% of their region's voxels), which a map
-at the model's resolution cannot hit strictly more often than their density. Beside the peak, the
-share of the map's mass inside the mask (the energy-based pointing game of Score-CAM; chance: the
-mask's share of the volume, as for a hit).
+Emphysema and calcification masks are speckles (45% and 8% of their region's voxels): a strict hit
+needs the peak on a speckle voxel itself, which the synthetic-tiny grid (5.5 mm in plane, twice the
+cases' 2.75 mm, centres on the cases' even voxels) sees, but only through its own intensity (emphysema
+-965 HU beside lung at -860, noise 12 HU). Beside the peak, the share of the map's mass inside the
+mask (the energy-based pointing game of Score-CAM; chance: the mask's share of the volume, as for a
+hit).
 
 The sentence naming a finding is found by the report labeller (the sentence whose labels include
 the finding's CT-RATE label), not by the synthetic templates. The header says whether the model
