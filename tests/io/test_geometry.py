@@ -45,7 +45,6 @@ def test_round_trip_through_napari_terms_is_exact(kind):
 
 
 def test_full_affine_is_folded_in():
-    geom = Geometry((1.0, 1.0, 1.0), (0.0, 0.0, 0.0), tuple(np.eye(3).ravel()))
     shift = np.eye(4)
     shift[:3, 3] = [5.0, 6.0, 7.0]  # napari order (z, y, x)
     back = Geometry.from_napari((2.0, 1.0, 1.0), (0.0, 0.0, 0.0), np.eye(3), shift)
