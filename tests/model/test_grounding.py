@@ -139,18 +139,27 @@ def test_the_voxel_path_points_inside_a_finding_smaller_than_a_patch():
         both = head.logits(patches, sentence.expand(2, 1, 32), grid, 0.1, head.voxel_features(x))
     up = torch.nn.functional.interpolate(coarse.view(2, 1, *grid), size=(16, 16, 16), mode="trilinear")
     assert both.shape == (2, 1, 16**3) and torch.allclose(both, up.view(2, 1, -1))
-    optimiser = torch.optim.Adam(head.parameters(), 1e-2)
-    for _ in range(100):
+    hits = _trained_hits(head, sentence, grid, volumes, 100, 1e-2, [obj.region_loss], tests=32)
+    assert hits >= 0.9  # chance 1 / 4096
+
+
+def _trained_hits(head, sentence, grid, volumes, steps, lr, terms, tests=64) -> float:
+    """Train ``head`` (Adam at ``lr``) on batches of 8 from ``volumes`` (b -> volume, patches,
+    masks, spot) with the sum of ``terms`` (maps, masks -> loss); the share of ``tests`` new
+    volumes whose map peaks on the spot."""
+    def maps(x, patches):
+        return head.logits(patches, sentence.expand(len(x), 1, -1), grid, 0.1, head.voxel_features(x))[:, 0]
+
+    optimiser = torch.optim.Adam(head.parameters(), lr)
+    for _ in range(steps):
         x, patches, masks, _ = volumes(8)
-        logits = head.logits(patches, sentence.expand(8, 1, 32), grid, 0.1, head.voxel_features(x))[:, 0]
-        loss = obj.region_loss(logits, masks)
+        loss = sum(term(maps(x, patches), masks) for term in terms)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
     with torch.no_grad():
-        x, patches, _, where = volumes(32)
-        peaks = head.logits(patches, sentence.expand(32, 1, 32), grid, 0.1, head.voxel_features(x))[:, 0].argmax(-1)
-    assert (peaks == where).float().mean().item() >= 0.9  # chance 1 / 4096
+        x, patches, _, where = volumes(tests)
+        return (maps(x, patches).argmax(-1) == where).float().mean().item()
 
 
 def test_voxel_windows_clip_and_stretch_the_input():
@@ -192,18 +201,7 @@ def _faint_spot_hits(windows, steps: int = 120) -> float:
         masks[torch.arange(b), where] = 1.0
         return x, head.patches([torch.randn(b, 8, *grid, generator=gen)]), masks, where
 
-    optimiser = torch.optim.Adam(head.parameters(), 3e-3)
-    for _ in range(steps):
-        x, patches, masks, _ = volumes(8)
-        logits = head.logits(patches, sentence.expand(8, 1, 32), grid, 0.1, head.voxel_features(x))[:, 0]
-        loss = obj.region_loss(logits, masks) + obj.peak_loss(logits, masks)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    with torch.no_grad():
-        x, patches, _, where = volumes(64)
-        peaks = head.logits(patches, sentence.expand(64, 1, 32), grid, 0.1, head.voxel_features(x))[:, 0].argmax(-1)
-    return (peaks == where).float().mean().item()
+    return _trained_hits(head, sentence, grid, volumes, steps, 3e-3, [obj.region_loss, obj.peak_loss])
 
 
 def _hu(value: float) -> float:
