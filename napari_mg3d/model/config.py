@@ -55,7 +55,7 @@ class ModelConfig:
     grounding: bool = False  # a sentence-to-patch head on the finest vision map (heads.GroundingHead)
     grounding_voxels: int = 0  # channels of its voxel path: maps on the input grid (0: patch grid only)
     # intensity windows the voxel path reads, (low, high) in the input's units (the profile's window
-    # mapped onto [0, 1]), each clipped and stretched to [0, 1] as a radiologist's window; () : the input
+    # mapped onto [0, 1]), each clipped and stretched to [0, 1] as a radiologist's window; (): the input
     grounding_windows: tuple = ()
 
     @property

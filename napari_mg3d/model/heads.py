@@ -148,7 +148,7 @@ class GroundingHead(nn.Module):
     grid, so that a map can point at a finding smaller than a patch. The query starts at zero: the
     voxel path adds nothing until region masks train it (``MG3D.grounding_logits``). ``windows``:
     (low, high) intensity windows in the input's units; the path then reads each window clipped and
-    stretched to [0, 1] (lung, soft tissue, bone: a difference of 100 HU in the lung is then a fifth
+    stretched to [0, 1] (lung, soft tissue, bone: a difference of 100 HU in the lung is then a third
     of a channel's range, not a twentieth of the input's), instead of the input itself."""
 
     def __init__(self, stage_dims: tuple[int, ...], text_dim: int, dim: int, voxels: int = 0,
@@ -159,6 +159,8 @@ class GroundingHead(nn.Module):
         if voxels:
             self.voxel = nn.Sequential(nn.Conv3d(max(len(windows), 1), voxels, 3, padding=1), nn.GELU())
             bounds = torch.tensor(windows, dtype=torch.float32).reshape(-1, 2)
+            if (bounds[:, 1] <= bounds[:, 0]).any():
+                raise ValueError(f"grounding windows need low < high, got {windows}")
             self.register_buffer("voxel_windows", bounds, persistent=False)
             self.voxel_query = nn.Linear(text_dim, voxels)
             nn.init.zeros_(self.voxel_query.weight)

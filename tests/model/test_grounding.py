@@ -179,6 +179,20 @@ def test_voxel_windows_clip_and_stretch_the_input():
     assert head.state_dict()["voxel.0.weight"].shape == (4, 3, 3, 3, 3)
 
 
+def test_mg3d_tiny_windows_are_the_documented_hu_windows():
+    """The config holds the windows in the input's units; on its profile's HU window they are the
+    whole range, lung, soft tissue and bone (docs/method.md); a window with low >= high is refused."""
+    from napari_mg3d.data.profiles import get_profile
+    from napari_mg3d.model.config import get_config
+
+    config = get_config("mg3d-tiny")
+    low, high = get_profile(config.profile).window
+    hu = [[round(low + v * (high - low)) for v in w] for w in config.grounding_windows]
+    assert hu == [[-1000, 1000], [-1000, -700], [-160, 240], [300, 1000]]
+    with pytest.raises(ValueError, match="low < high"):
+        GroundingHead((8,), 32, 32, voxels=4, windows=((0.2, 0.1),))
+
+
 def _faint_spot_hits(windows, steps: int = 120) -> float:
     """Train a voxel path on one-voxel masks of a faint spot (-965 HU in lung at -860 HU, noise 12
     HU, beside air, soft tissue and bone; the synthetic-tiny profile's window, -1000..1000 HU onto
