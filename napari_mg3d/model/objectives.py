@@ -132,10 +132,9 @@ def peak_loss(logits: torch.Tensor, masks: torch.Tensor, sharpness: float = 5.0)
         return logits.sum() * 0.0
     masks = masks.to(logits)
     inside = masks >= 0.5 * masks.amax(-1, keepdim=True)
-    outside = ~inside
     scaled = logits * sharpness
     high_in = torch.logsumexp(scaled.masked_fill(~inside, -1e9), -1) / sharpness
-    high_out = torch.logsumexp(scaled.masked_fill(~outside, -1e9), -1) / sharpness
+    high_out = torch.logsumexp(scaled.masked_fill(inside, -1e9), -1) / sharpness
     return F.softplus(high_out - high_in).mean()
 
 
