@@ -23,6 +23,7 @@ def main():
     from napari_mg3d.data.dataset import collate
     from napari_mg3d.data.synthetic import CT_RATE_LABEL
     from napari_mg3d.knowledge.prompts import prompt_set
+    from napari_mg3d.model import objectives as obj
     from napari_mg3d.model.factory import create_model
     from napari_mg3d.train.evaluate import evaluate
     from napari_mg3d.train.calibrate import calibrate_alignment
@@ -47,7 +48,7 @@ def main():
             b = collate([train[i] for i in idx])
             model.train()
             for g in opt.param_groups: g["lr"] = lr * min(1.0, step / warm) * min(1.0, (n_steps - step) / max(1, n_steps - warm))
-            losses = model(b["volume"].to(DEV), model.tokenize(b["report"]).to(DEV))
+            losses = obj.pretraining_losses(model(b["volume"].to(DEV), model.tokenize(b["report"]).to(DEV)), model.config.loss_weights)
             opt.zero_grad(); losses["loss"].backward(); opt.step()
         calibrate_alignment(model, train)
         r = evaluate(model, test, labels, prompts)

@@ -46,7 +46,7 @@ def prompt_pairs(model, prompts: LabelPrompts, running: bool = False) -> tuple[t
         tokens = model.text_projection(prompts.hidden)
     else:
         tokens = model.text_tokens(b.input_ids, b.attention_mask)
-    vectors = model.report_vector(model.uni_global_text_attention, tokens, b)
+    vectors = model.report_vector(tokens, b)
     emb = model.itc_head.language(vectors, running=running)
     pos, neg, i = [], [], 0
     for n_pos, n_neg in prompts.counts:

@@ -20,9 +20,21 @@ class RowNorm(nn.Module):
         return F.batch_norm(x, None, None, training=True)
 
 
+class SentenceNorm(nn.Module):
+    """Each row standardised over its own features (no parameters). The release writes
+    BatchNorm1d(affine=False, track_running_stats=False) and applies it to a (1, sentences, features)
+    tensor, whose channels are then the sentences: each sentence is normalised over its features
+    (biased variance, eps 1e-5), which is what this computes on (rows, features)."""
+
+    def forward(self, x):
+        var, mean = torch.var_mean(x, dim=-1, unbiased=False, keepdim=True)
+        return (x - mean) / torch.sqrt(var + 1e-5)
+
+
 def projection(dim_in: int, dim_hidden: int, dim_out: int, last=None) -> nn.Sequential:
-    """Linear, RowNorm, ReLU, Linear[, last]: keys .0 and .3 as in the official checkpoints."""
-    layers = [nn.Linear(dim_in, dim_hidden), RowNorm(), nn.ReLU(), nn.Linear(dim_hidden, dim_out)]
+    """Linear, SentenceNorm, GELU, Linear[, last]: keys .0 and .3 as in the official checkpoints
+    (the release's sentence projections of ``mlm_head.fc`` and ``multi_modal_sen_vision_pooler``)."""
+    layers = [nn.Linear(dim_in, dim_hidden), SentenceNorm(), nn.GELU(), nn.Linear(dim_hidden, dim_out)]
     return nn.Sequential(*layers, *([last] if last is not None else []))
 
 
@@ -107,9 +119,16 @@ class MLMHead(nn.Module):
         self.bias = nn.Parameter(torch.zeros(vocab))
         self.fc = projection(dim, 128, align_dim)
 
-    def forward(self, x):
-        x = self.transform.LayerNorm(F.gelu(self.transform.dense(x)))
+    def transformed(self, x):
+        """BERT's prediction-head transform (dense, GELU, LayerNorm): what the decoder reads and what
+        SAL's sentence projection ``fc`` pools."""
+        return self.transform.LayerNorm(F.gelu(self.transform.dense(x)))
+
+    def decode(self, x):
         return self.decoder(x) + self.bias
+
+    def forward(self, x):
+        return self.decode(self.transformed(x))
 
 
 class MIMDecoder(nn.Module):

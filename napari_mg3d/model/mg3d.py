@@ -51,7 +51,7 @@ class MG3D(nn.Module):
         self.modality_type_embeddings = nn.Embedding(2, d)
         self.uni_global_text_attention = AttentionPool(d, c.pool_heads)
         self.multi_global_text_attention = AttentionPool(d, c.pool_heads)
-        self.uni_emd_sen = nn.Sequential(nn.Linear(d, d // 2), nn.ReLU(), nn.Linear(d // 2, c.align_dim))
+        self.uni_emd_sen = nn.Sequential(nn.Linear(text_dim, d // 2), nn.ReLU(), nn.Linear(d // 2, c.align_dim))
         self.local_img_cross_multihead_attention = nn.ModuleList(LocalCrossAttention(d) for _ in range(c.fusion_layers))
         self.local_text_cross_multihead_attention = nn.ModuleList(LocalCrossAttention(d) for _ in range(c.fusion_layers))
         self.agg_img_cross_attention = nn.ModuleList(GatedAggregation(d) for _ in range(c.fusion_layers))
@@ -103,33 +103,51 @@ class MG3D(nn.Module):
     def sentences(self, tokens, batch: ReportBatch) -> torch.Tensor:
         return sentence_means(tokens, batch.sentence_index, batch.sentence_mask.shape[1])
 
-    def report_vector(self, pool: AttentionPool, tokens, batch: ReportBatch) -> torch.Tensor:
-        """Attention pooling over [mean of tokens; sentence vectors]."""
-        mean = masked_mean(tokens, batch.attention_mask[..., None], dim=1)
-        sents = self.sentences(tokens, batch)
-        seq = torch.cat([mean[:, None], sents], 1)
-        mask = torch.cat([torch.ones_like(batch.sentence_mask[:, :1]), batch.sentence_mask], 1)
-        return pool(seq, mask)
+    def report_vector(self, tokens, batch: ReportBatch, pool: AttentionPool | None = None) -> torch.Tensor:
+        """The report's vector: ``pool`` (default the unimodal ``uni_global_text_attention``) over its
+        sentence vectors, the mean of the sentences first (the release's sentence attention pool)."""
+        pool = pool or self.uni_global_text_attention
+        return pool(self.sentences(tokens, batch), batch.sentence_mask)
 
     # -- fusion -----------------------------------------------------------------------------------
     def fuse_image_with_sentences(self, img, sents, sent_mask):
+        """``local_img_cross_multihead_attention``: A = image tokens, B = sentence vectors."""
         for layer in self.local_img_cross_multihead_attention:
             img, sents = layer(img, sents, None, sent_mask)
         return img, sents
 
     def fuse_text_with_image(self, txt, img, txt_mask):
+        """``local_text_cross_multihead_attention``: A = text tokens, B = image tokens."""
         for layer in self.local_text_cross_multihead_attention:
             txt, img = layer(txt, img, txt_mask, None)
         return txt, img
 
+    def aggregate(self, sents, image, sent_mask):
+        """``agg_img_cross_attention``: each sentence vector keeps its own value, gated by the image's
+        global vector; after each layer the image vector is ``multi_modal_agg_vision_pooler`` of the
+        sentence outputs. Returns the last layer's (b, s, d) sentence outputs and (b, d) vector."""
+        for layer in self.agg_img_cross_attention:
+            sents = layer(sents, image)
+            image = self.multi_modal_agg_vision_pooler(sents, sent_mask)
+        return sents, image
+
+    def sentence_text_vectors(self, batch: ReportBatch) -> torch.Tensor:
+        """(b, s, text_dim) each sentence tokenised on its own, the mean of the text encoder's input
+        embeddings over its tokens (not contextual, no gradient): SSM's text similarity."""
+        ids, mask = batch.sentence_ids, batch.sentence_ids_mask
+        b, s, n = ids.shape
+        with torch.no_grad():
+            emb = self.language_encoder.embeddings(input_ids=ids.reshape(b * s, n))
+        return masked_mean(emb, mask.reshape(b * s, n, 1), dim=1).view(b, s, -1)
+
     def sentence_patch_affinity(self, img, sents) -> torch.Tensor:
-        """(b, s, n): how each sentence's attention in the first fusion layer is shared among the
-        image tokens (softmax over tokens of its query-key logits), the basis of the attention
-        maps. The fusion itself gates with a sigmoid of the same logits, which saturates to 1.0
-        for every token once trained: useless as a map, hence the share."""
+        """(b, s, n): the release's own sentence-image affinity in the first image-sentence fusion
+        layer, query2(sentence) . key1(token) / sqrt(D), as each sentence's share among the image
+        tokens (softmax over tokens), the basis of the attention maps of models without a grounding
+        head. The fusion gates with a sigmoid of the same log-odds, which saturates near 1.0 for
+        every token once trained: the share keeps its order and its peak."""
         layer = self.local_img_cross_multihead_attention[0]
-        logits = layer.query2(sents) @ layer.key2(img).transpose(-1, -2) * layer.scale
-        return torch.softmax(logits.float(), dim=-1)
+        return torch.softmax(layer.affinity(img, sents).float(), dim=-1)
 
     def sentence_patch_grounding(self, patches, sents, voxels=None) -> torch.Tensor:
         """(b, s, n) the grounding head's map of each sentence (b, s, hidden): a softmax over the
@@ -157,7 +175,7 @@ class MG3D(nn.Module):
 
     def report_vector_of(self, batch: ReportBatch) -> torch.Tensor:
         tokens = self.text_tokens(batch.input_ids, batch.attention_mask)
-        return self.report_vector(self.uni_global_text_attention, tokens, batch)
+        return self.report_vector(tokens, batch)
 
     def image_embedding(self, volume) -> torch.Tensor:
         """L2-normalised image embedding in the global alignment space (retrieval, zero-shot)."""
@@ -167,23 +185,23 @@ class MG3D(nn.Module):
         """L2-normalised report (or prompt) embedding in the same space."""
         return self.itc_head.language(self.report_vector_of(batch))
 
-    def _grounding_loss(self, patches, sents, emb, named, stated) -> torch.Tensor:
+    def _grounding_scores(self, patches, sents, emb, named, stated):
         """``sents`` (rows, hidden) the batch's real sentences and ``emb`` (rows, e) the grounding
         head's embeddings of them, ``named`` (rows, labels) what each states as present, ``stated``
         (b, labels) what each report states as present. A sentence that states something asks each
         image of the batch whether it shows it: yes where that image's report states all of it.
         Asked of the patch grid (the voxel path, all pairs on the input grid, would cost about 0.7 s
-        a step more on a CPU)."""
+        a step more on a CPU). Returns (q, b, n) log-odds and (q, b) targets."""
         query, targets = obj.grounding_targets(named, stated)
         c = self.config
         scores = self.grounding_head.logits(patches, sents[query], c.patch_grid, c.temperature,
                                             emb=emb[query], every=True)
-        return obj.grounding_loss(scores, targets)
+        return scores, targets
 
-    def _region_loss(self, patches, voxels, sents, emb, slots, masks) -> tuple[torch.Tensor, torch.Tensor]:
+    def _region_maps(self, patches, voxels, sents, emb, slots, masks):
         """``slots`` (r, 2): (image, sentence) of each sentence that names a finding whose mask
-        ``masks`` (r, D, H, W) holds, on the input grid: its map against the mask's spread, and its
-        maximum against the mask's place (``objectives.peak_loss``), on its own image. ``emb``
+        ``masks`` (r, D, H, W) holds, on the input grid: (r, n) its map's log-odds on its own image
+        and (r, n) the mask on the same places (``objectives.region_loss``, ``peak_loss``). ``emb``
         (b, s, e): the head's sentence embeddings; ``voxels``: the voxel path's features of the
         batch, or None (no such path: the masks' mean over each patch)."""
         if voxels is None:
@@ -196,13 +214,13 @@ class MG3D(nn.Module):
                                         emb[image, k][None])
             logits.append(one[0])
             targets.append(masks[slots[:, 0] == image].flatten(1))
-        logits, targets = torch.cat(logits), torch.cat(targets)
-        return obj.region_loss(logits, targets), obj.peak_loss(logits, targets)
+        return torch.cat(logits), torch.cat(targets)
 
     # -- pre-training -------------------------------------------------------------------------
     def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None, findings=None,
-                grounding=None, regions=None) -> dict[str, torch.Tensor]:
-        """All losses of one pre-training step (and their weighted total under 'loss'). ``findings``:
+                grounding=None, regions=None) -> dict:
+        """The features every pre-training objective needs, as the release computes them
+        (docs/method.md); ``objectives.pretraining_losses`` turns them into losses. ``findings``:
         (LabelPrompts, (b, labels) targets, 1 where the report states the label, 0 where not) for
         the findings objective (our addition), or None. ``grounding``: ((b, s, labels) what each
         sentence states, (b, labels) what each report states) for the grounding objective (ours
@@ -215,79 +233,71 @@ class MG3D(nn.Module):
         b = volume.shape[0]
         tmask = batch.attention_mask.bool()
         smask = batch.sentence_mask
+        rows = smask.bool()
+        owner = torch.arange(b, device=volume.device)[:, None].expand_as(smask)[rows]
+        out: dict = {"temperature": c.temperature, "ssm_bounds": (c.ssm_positive, c.ssm_negative)}
 
         feats = self.vision_encoder(volume)
         img = self.tokens_of(feats[-1])
         txt = self.text_tokens(batch.input_ids, batch.attention_mask)
-        sents = self.sentences(txt, batch)
-        report_uni = self.report_vector(self.uni_global_text_attention, txt, batch)
+        sents = self.sentences(txt, batch)  # (b, s, d)
+        fixed = sents.detach()  # the release's sentence vectors carry no gradient
         img_uni = self.uni_modal_vision_pooler(img)
 
-        # MIM: a masked volume fused with the unmasked report, reconstructed
+        # MIM: a masked volume fused with the unmasked report's sentences, reconstructed
         voxel_mask = block_mask(tuple(volume.shape[2:]), c.mim_block, c.mim_ratio, b, generator).to(volume)
         img_masked = self.image_tokens(volume * (1 - voxel_mask))
-        fused_masked_img, _ = self.fuse_image_with_sentences(img_masked, sents, smask)
+        fused_masked_img, _ = self.fuse_image_with_sentences(img_masked, fixed, smask)
         grid = fused_masked_img.transpose(1, 2).reshape(b, -1, *c.grid)
         recon = self.mim_swin_unter_head(grid)[..., : volume.shape[2], : volume.shape[3], : volume.shape[4]]
-        losses = {"mim": obj.mim_loss(recon, volume, voxel_mask)}
+        out["mim"] = (recon, volume, voxel_mask)
 
-        # MLM: a masked report fused with the unmasked volume, its words predicted
+        # MLM: a masked report fused with the unmasked volume, its words predicted; SAL: each
+        # sentence of the predicted tokens against the same sentence's input embeddings
         vocab = self.language_encoder.config.vocab_size
         masked_ids, labels = whole_word_mask(batch.input_ids.cpu(), batch.word_ids, c.mlm_ratio,
                                              self.tokenizer.mask_token_id, vocab, generator)
+        out["mlm_input_ids"] = masked_ids
         txt_masked = self.text_tokens(masked_ids.to(volume.device), batch.attention_mask)
         fused_masked_txt, _ = self.fuse_text_with_image(txt_masked, img, tmask)
-        losses["mlm"] = obj.mlm_loss(self.mlm_head(fused_masked_txt), labels.to(volume.device))
-        rows = smask.reshape(-1)
-        fused_sents = self.sentences(fused_masked_txt, batch).reshape(-1, c.hidden)[rows]
-        text_sents = sents.reshape(-1, c.hidden)[rows]
-        losses["align"] = obj.sentence_alignment(
-            self.mlm_head.fc(fused_sents), self.uni_emd_sen(text_sents), torch.ones_like(rows[rows])
-        )
+        hidden = self.mlm_head.transformed(fused_masked_txt)
+        out["mlm"] = (self.mlm_head.decode(hidden), labels.to(volume.device))
+        with torch.no_grad():
+            embedded = self.language_encoder.embeddings(input_ids=batch.input_ids)
+        out["align"] = (self.mlm_head.fc(self.sentences(hidden, batch)[rows]),
+                        self.uni_emd_sen(self.sentences(embedded, batch)[rows]), b)
 
-        # global alignment: the unimodal image against the unimodal report (the retrieval space)
-        v, t = self.itc_head(img_uni, report_uni)
-        losses["ga"] = obj.info_nce(v, t, c.temperature)
+        # global alignment (ours): the unimodal image against the unimodal report (retrieval space)
+        v, t = self.itc_head(img_uni, self.uni_global_text_attention(sents, smask))
+        out["ga"] = (v, t)
         if findings is not None:  # the label prompts against the image, in the same space
             prompts, targets = findings
             pos, neg = prompt_pairs(self, prompts, running=True)
-            losses["findings"] = obj.finding_loss(finding_logits(v, pos, neg, c.temperature), targets)
+            out["findings"] = (finding_logits(v, pos, neg, c.temperature), targets)
 
         if grounding is not None or regions is not None:
             patches = self.grounding_head.patches(feats)  # (b, n, e)
-            real = self.grounding_head.sentences(sents[smask])  # all real rows: the centring sees every kind
-            emb = real.new_zeros(*smask.shape, real.shape[-1]).masked_scatter(smask.bool()[..., None], real)
+            real = self.grounding_head.sentences(sents[rows])  # all real rows: the centring sees every kind
+            emb = real.new_zeros(*smask.shape, real.shape[-1]).masked_scatter(rows[..., None], real)
         if grounding is not None:  # each sentence that states a finding, against every image's patches
             named, stated = grounding
-            losses["grounding"] = self._grounding_loss(patches, sents[smask], real, named[smask], stated)
+            out["grounding"] = self._grounding_scores(patches, sents[rows], real, named[rows], stated)
         if regions is not None:  # each sentence naming a finding whose mask is known, against it
             voxels = self.grounding_voxels(volume)  # (b, c, D, H, W) or None
-            losses["regions"], losses["peaks"] = self._region_loss(patches, voxels, sents, emb, *regions)
+            out["regions"] = self._region_maps(patches, voxels, sents, emb, *regions)
 
-        # CML: fused against unimodal [report; image]; the fused image is the image as the report
-        # tokens see it, the fused report the report as the image sees it
-        fused_txt, img_from_text = self.fuse_text_with_image(txt, img, tmask)
-        fused_img, sents_from_img = self.fuse_image_with_sentences(img, sents, smask)
-        report_fused = self.report_vector(self.multi_global_text_attention, fused_txt, batch)
-        img_fused = self.multi_modal_vision_pooler(img_from_text)
-        v, t = self.itc_cross_head(torch.cat([report_fused, img_fused], -1), torch.cat([report_uni, img_uni], -1))
-        losses["cml"] = obj.info_nce(v, t, c.temperature)
-
-        # DCL: each sentence (as fused with the image) takes a gated share of the global image
-        # vector; their mean, pooled, against the image fused with the sentences
-        agg = img_uni[:, None]
-        per_sentence = sents_from_img
-        for layer in self.agg_img_cross_attention:
-            per_sentence = layer(per_sentence, agg).squeeze(2)  # (b, s, d)
-            agg = masked_mean(per_sentence, smask[..., None], dim=1)[:, None]
-        img_agg = self.multi_modal_agg_vision_pooler(per_sentence, smask)
-        v, t = self.itc_agg_head(self.uni_modal_vision_pooler(fused_img), img_agg)
-        losses["dcl"] = obj.info_nce(v, t, c.temperature)
-
-        # SSM: sentence-level similarity across patients
-        owner = torch.arange(b, device=volume.device)[:, None].expand_as(smask).reshape(-1)[rows]
-        visual = self.multi_modal_sen_vision_pooler(per_sentence.reshape(-1, c.hidden)[rows])
-        losses["ssm"] = obj.ssm_loss(obj.gather(text_sents), obj.gather(visual), obj.gather(owner),
-                                     c.ssm_positive, c.ssm_negative)
-        losses["loss"] = obj.total_loss(losses, c.loss_weights)
-        return losses
+        # the release's contrastive branch: image tokens fused with the sentence vectors
+        fused_img, fused_sents = self.fuse_image_with_sentences(img, fixed, smask)
+        img_fused = self.multi_modal_vision_pooler(fused_img)
+        # CML: [fused report; fused image] against [unimodal report; unimodal image]
+        report_fused = self.multi_global_text_attention(fused_sents, smask)
+        report_uni = self.uni_global_text_attention(fixed, smask)
+        out["cml"] = self.itc_cross_head(torch.cat([report_fused, img_fused], -1),
+                                         torch.cat([report_uni, img_uni], -1))
+        # DCL: the fused image against the image aggregated from its report's sentences
+        per_sentence, img_agg = self.aggregate(fixed, img_uni, smask)
+        out["dcl"] = self.itc_agg_head(img_fused, img_agg)
+        # SSM: sentence-wise visual features against the sentences' text similarity, inside this batch
+        out["ssm"] = (self.sentence_text_vectors(batch)[rows],
+                      self.multi_modal_sen_vision_pooler(per_sentence[rows]), owner)
+        return out

@@ -1,4 +1,6 @@
-"""The five MG-3D pre-training objectives as plain functions of tensors (hand-checkable).
+"""The five MG-3D pre-training objectives as plain functions of tensors (hand-checkable), and
+``pretraining_losses``, which assembles them from the model's features (the model computes
+features, this module losses, as open_clip keeps its loss apart from its model).
 
 total = L_MLM + L_MIM + 0.1 * (L_CML + L_DCL + L_SSM), where L_MLM includes 0.1 x the
 sentence-alignment term.
@@ -51,33 +53,38 @@ def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
 
 
-def sentence_alignment(fused: torch.Tensor, text: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of 1 - cosine between the 8-d projections of fused and text sentences (valid ones)."""
-    cos = F.cosine_similarity(fused, text, dim=-1)
-    m = mask.to(cos.dtype)
-    return ((1 - cos) * m).sum() / m.sum().clamp_min(1.0)
+def sentence_alignment(fused: torch.Tensor, text: torch.Tensor, reports: int) -> torch.Tensor:
+    """SAL as the release computes it: 1 - cosine between each sentence's projection of the predicted
+    tokens (``fused``, rows x 8) and of its input embeddings (``text``), summed over the sentences of
+    a report and averaged over the ``reports`` of the batch."""
+    if fused.numel() == 0:
+        return fused.sum() * 0.0
+    return (1 - F.cosine_similarity(fused, text, dim=-1)).sum() / max(int(reports), 1)
 
 
 def ssm_loss(text_sentences: torch.Tensor, visual_sentences: torch.Tensor, owner: torch.Tensor,
              positive: float = 0.9, negative: float = 0.6) -> torch.Tensor:
-    """Sentence-level inter-patient similarity matching.
-
-    ``text_sentences`` (s, d) and ``visual_sentences`` (s, e) are the valid sentences of the batch,
-    ``owner`` (s,) their patient. For pairs of sentences of different patients: G = cosine of the
-    text vectors (target, no gradient), P = cosine of the visual features; pairs with G >= positive
-    are positives, G <= negative negatives, the band between is ignored; L1(P*(pos+neg), G*pos).
-    """
-    g = F.normalize(text_sentences.detach(), dim=-1)
+    """Sentence-level inter-patient similarity matching, as the release computes it: inside this
+    process's batch, for every pair of patients i < j, G = cosine of their sentences' text vectors
+    (target, no gradient) and P = cosine of their sentence-wise visual features, an S_i x S_j grid;
+    cells with G >= ``positive`` are positives, G <= ``negative`` negatives, the band between asks
+    nothing; L1(P * (pos + neg), G * pos) averaged over all S_i x S_j cells of the pair, then over
+    the pairs. ``text_sentences`` (s, d), ``visual_sentences`` (s, e) are the batch's real sentences,
+    ``owner`` (s,) their patient. Fewer than two patients: zero, still attached to the graph."""
+    patients, counts = owner.unique(return_counts=True)
+    if len(patients) < 2:
+        return visual_sentences.sum() * 0.0
+    g = F.normalize(text_sentences.detach().float(), dim=-1)
     g = g @ g.t()
-    v = F.normalize(visual_sentences, dim=-1)
+    v = F.normalize(visual_sentences.float(), dim=-1)
     p = v @ v.t()
-    other = owner[:, None] != owner[None, :]
-    pos = ((g >= positive) & other).to(p.dtype)
-    neg = ((g <= negative) & other).to(p.dtype)
-    counted = (pos + neg).sum()
-    if counted == 0:
-        return p.sum() * 0.0
-    return (p * (pos + neg) - g * pos).abs().sum() / counted
+    pos = (g >= positive).to(p.dtype)
+    neg = (g <= negative).to(p.dtype)
+    cell = (p * (pos + neg) - g * pos).abs()
+    size = counts[torch.searchsorted(patients, owner)].to(p.dtype)  # S of each row's patient
+    pair = (owner[:, None] < owner[None, :]).to(p.dtype) / (size[:, None] * size[None, :])
+    pairs = len(patients) * (len(patients) - 1) / 2
+    return (cell * pair).sum() / pairs
 
 
 def finding_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -146,6 +153,30 @@ DEFAULT_WEIGHTS = {"mlm": 1.0, "align": AUX_WEIGHT, "mim": 1.0, "cml": AUX_WEIGH
 def loss_weights(overrides: dict | None = None) -> dict[str, float]:
     """The recipe's weights with ``overrides`` (a model config's ``loss_weights``) applied."""
     return {**DEFAULT_WEIGHTS, **(overrides or {})}
+
+
+def pretraining_losses(features: dict, weights: dict | None = None) -> dict[str, torch.Tensor]:
+    """Every pre-training loss from the model's features (``MG3D.forward``), and their weighted
+    total under 'loss' (``weights``: a model config's ``loss_weights``)."""
+    t = features["temperature"]
+    losses = {
+        "mim": mim_loss(*features["mim"]),
+        "mlm": mlm_loss(*features["mlm"]),
+        "align": sentence_alignment(*features["align"]),
+        "cml": info_nce(*features["cml"], t),
+        "dcl": info_nce(*features["dcl"], t),
+        "ssm": ssm_loss(*features["ssm"], *features["ssm_bounds"]),
+        "ga": info_nce(*features["ga"], t),
+    }
+    if "findings" in features:
+        losses["findings"] = finding_loss(*features["findings"])
+    if "grounding" in features:
+        losses["grounding"] = grounding_loss(*features["grounding"])
+    if "regions" in features:
+        losses["regions"] = region_loss(*features["regions"])
+        losses["peaks"] = peak_loss(*features["regions"])
+    losses["loss"] = total_loss(losses, weights)
+    return losses
 
 
 def total_loss(losses: dict[str, torch.Tensor], weights: dict | None = None) -> torch.Tensor:

@@ -66,9 +66,16 @@ class ReportBatch:
     sentence_mask: torch.Tensor  # (b, s): which sentence slots are real
     word_ids: list  # per row, the word of each token (for whole-word masking)
     sentences: list  # per row, the sentence texts
+    # each sentence slot tokenised on its own ([CLS] sentence [SEP]), as the release does for SSM's
+    # text similarity: (b, s, l) ids and mask, zeros for empty slots
+    sentence_ids: torch.Tensor | None = None
+    sentence_ids_mask: torch.Tensor | None = None
 
     def to(self, device):
-        for name in ("input_ids", "attention_mask", "sentence_index", "sentence_mask"):
+        for name in ("input_ids", "attention_mask", "sentence_index", "sentence_mask", "sentence_ids",
+                     "sentence_ids_mask"):
+            if getattr(self, name) is None:
+                continue
             setattr(self, name, getattr(self, name).to(device))
         return self
 
@@ -93,7 +100,27 @@ def tokenize_reports(tokenizer, reports: list[str], max_tokens: int) -> ReportBa
     for row in range(len(reports)):
         used = sentence_index[row][sentence_index[row] >= 0].unique()
         present[row, used] = True
-    return ReportBatch(enc["input_ids"], enc["attention_mask"], sentence_index, present, word_rows, sentence_rows)
+    ids, ids_mask = sentence_tokens(tokenizer, sentence_rows, s, max_tokens)
+    return ReportBatch(enc["input_ids"], enc["attention_mask"], sentence_index, present, word_rows, sentence_rows,
+                       ids, ids_mask)
+
+
+def sentence_tokens(tokenizer, sentence_rows: list[list[str]], slots: int, max_tokens: int):
+    """(b, slots, l) token ids and mask of each report's sentences, each tokenised on its own."""
+    flat = [(row, k, text) for row, texts in enumerate(sentence_rows) for k, text in enumerate(texts[:slots])]
+    b = len(sentence_rows)
+    if not flat:
+        empty = torch.zeros(b, slots, 1, dtype=torch.long)
+        return empty, empty.clone()
+    enc = tokenizer([t for _, _, t in flat], padding=True, truncation=True, max_length=max_tokens,
+                    return_tensors="pt")
+    ids = torch.zeros(b, slots, enc["input_ids"].shape[1], dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    rows = torch.tensor([r for r, _, _ in flat])
+    cols = torch.tensor([k for _, k, _ in flat])
+    ids[rows, cols] = enc["input_ids"]
+    mask[rows, cols] = enc["attention_mask"]
+    return ids, mask
 
 
 def sentence_means(tokens: torch.Tensor, sentence_index: torch.Tensor, slots: int) -> torch.Tensor:

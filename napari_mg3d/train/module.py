@@ -15,6 +15,13 @@ from .schedule import scheduled
 ENCODER_PREFIXES = ("vision_encoder.", "language_encoder.")
 
 
+def stated_labels(texts: list[str], labels: tuple[str, ...]) -> torch.Tensor:
+    """(n, labels) 1 where a text (report or sentence) states a label as present or uncertain."""
+    rows = [label_report(t) for t in texts]
+    return torch.tensor([[r.get(label, 0) for label in labels] for r in rows],
+                        dtype=torch.float32).reshape(len(texts), len(labels))
+
+
 class PretrainModule(L.LightningModule):
     def __init__(self, config: dict):
         super().__init__()
@@ -31,9 +38,7 @@ class PretrainModule(L.LightningModule):
 
     def stated(self, texts: list[str]) -> torch.Tensor:
         """(n, labels) 1 where a text (report or sentence) states a label as present or uncertain."""
-        rows = [label_report(t) for t in texts]
-        return torch.tensor([[r.get(label, 0) for label in self.labels] for r in rows],
-                            dtype=torch.float32, device=self.device).reshape(len(texts), len(self.labels))
+        return stated_labels(texts, self.labels).to(self.device)
 
     def findings(self, stated: torch.Tensor):
         """(label prompts, ``stated``) for the findings objective, or None when it is off."""
@@ -78,9 +83,10 @@ class PretrainModule(L.LightningModule):
         stated = self.stated(batch["report"])
         named = self.named(reports) if self.grounded or self.wants_regions else None
         volume = batch["volume"]
-        losses = self.model(volume, reports, findings=self.findings(stated),
-                            grounding=self.grounding(named, stated),
-                            regions=self.regions(named, batch.get("regions"), volume.shape[2:]))
+        features = self.model(volume, reports, findings=self.findings(stated),
+                              grounding=self.grounding(named, stated),
+                              regions=self.regions(named, batch.get("regions"), volume.shape[2:]))
+        losses = obj.pretraining_losses(features, self.model.config.loss_weights)
         size = volume.shape[0]
         logs = {f"train/{k}": v.detach() for k, v in losses.items()}
         logs["train/global_batch"] = float(obj.gather(torch.zeros(size, 1, device=self.device)).shape[0])

@@ -66,8 +66,9 @@ def test_the_module_trains_the_findings_the_reports_state():
             assert targets[row, prompts.labels.index(label)].item() == value
     model = module.model.train()
     model.zero_grad()
-    losses = model(torch.randn(3, 1, 64, 64, 64), model.tokenize(reports), generator=torch.Generator().manual_seed(0),
-                   findings=(prompts, targets))
+    losses = obj.pretraining_losses(model(torch.randn(3, 1, 64, 64, 64), model.tokenize(reports),
+                                          generator=torch.Generator().manual_seed(0), findings=(prompts, targets)),
+                                    model.config.loss_weights)
     assert torch.isfinite(losses["findings"])
     weights = obj.loss_weights(model.config.loss_weights)
     assert weights["findings"] > 0

@@ -81,8 +81,9 @@ def test_the_module_asks_with_the_sentences_that_state_findings():
             assert named[row, :, module.labels.index(label)].max().item() == value
     model = module.model.train()
     model.zero_grad()
-    losses = model(torch.randn(3, 1, 64, 64, 64), batch, generator=torch.Generator().manual_seed(0),
-                   grounding=(named, stated))
+    losses = obj.pretraining_losses(model(torch.randn(3, 1, 64, 64, 64), batch,
+                                          generator=torch.Generator().manual_seed(0), grounding=(named, stated)),
+                                    model.config.loss_weights)
     assert torch.isfinite(losses["grounding"]) and obj.loss_weights(model.config.loss_weights)["grounding"] > 0
     losses["grounding"].backward()
     assert model.grounding_head.patch[0].weight.grad.abs().sum() > 0
@@ -260,8 +261,9 @@ def test_the_module_pairs_sentences_with_the_masks_of_what_they_name():
     volume = torch.rand(3, 1, 64, 64, 64)
     masks64 = [{k: torch.nn.functional.interpolate(v[None, None], size=(64, 64, 64))[0, 0] for k, v in m.items()}
                for m in masks]
-    losses = model(volume, reports, generator=torch.Generator().manual_seed(0),
-                   regions=module.regions(named, masks64, (64, 64, 64)))
+    losses = obj.pretraining_losses(model(volume, reports, generator=torch.Generator().manual_seed(0),
+                                          regions=module.regions(named, masks64, (64, 64, 64))),
+                                    model.config.loss_weights)
     (losses["regions"] + losses["peaks"]).backward()
     assert torch.isfinite(losses["regions"]) and losses["regions"] > 0 and torch.isfinite(losses["peaks"])
     assert model.grounding_head.voxel_query.weight.grad.abs().sum() > 0  # the voxel path learns from it

@@ -6,9 +6,12 @@ import pytest
 import torch
 
 from napari_mg3d.data.synthetic import make_case
+from napari_mg3d.model import objectives as obj
 from napari_mg3d.model.checkpoint import convert_official, read_checkpoint, save_checkpoint
 from napari_mg3d.model.config import get_config, list_models
 from napari_mg3d.model.factory import create_model
+
+from .official_weights import official_state
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +36,17 @@ def test_tiny_runs_all_five_objectives_forward_and_backward(tiny):
     volume = torch.randn(3, 1, 64, 64, 64)
     tiny.train()
     tiny.zero_grad()
-    losses = tiny(volume, batch, generator=torch.Generator().manual_seed(0))
+    losses = obj.pretraining_losses(tiny(volume, batch, generator=torch.Generator().manual_seed(0)),
+                                    tiny.config.loss_weights)
     assert set(losses) == {"mim", "mlm", "align", "ga", "cml", "dcl", "ssm", "loss"}
     assert all(torch.isfinite(v) for v in losses.values())
     losses["loss"].backward()
     no_grad = [n for n, p in tiny.named_parameters() if p.requires_grad and p.grad is None]
-    # all but the grounding head, which only its own term trains (not asked for here; test_grounding)
-    assert no_grad and all(n.startswith("grounding_head.") for n in no_grad)
+    # all but the grounding head, which only its own term trains (not asked for here; test_grounding),
+    # and, as in the release, the last text-image layer's image side, which feeds no loss
+    unused = {f"local_text_cross_multihead_attention.1.{n}.{t}" for n in ("query2", "key1", "value2")
+              for t in ("weight", "bias")}
+    assert {n for n in no_grad if not n.startswith("grounding_head.")} == unused
     assert all(not p.requires_grad and p.grad is None for p in tiny.language_encoder.parameters())
     assert not tiny.language_encoder.training  # frozen: no dropout even in train mode
 
@@ -52,22 +59,6 @@ def test_safetensors_checkpoint_round_trip(tiny, tmp_path):
     assert again.load_report.missing == [] and again.load_report.unexpected == []
     for k, v in tiny.state_dict().items():
         assert torch.equal(v, again.state_dict()[k]), k
-
-
-def official_state(shared_data, variant: str) -> dict:
-    """Random values in the official key layout and shapes."""
-    ref = json.loads((shared_data.parent / "reference" / f"mg3d_official_state_dict_swin_{variant}.json").read_text())
-    gen = torch.Generator().manual_seed(0)
-    state = {}
-    for k, shape in ref["keys"].items():
-        state[k] = (torch.randint(0, 100, shape, generator=gen) if k in ref["buffers"]
-                    else torch.randn(shape, generator=gen) * 0.02)
-    return state
-
-
-@pytest.fixture(scope="module")
-def official_b(shared_data):
-    return official_state(shared_data, "b")
 
 
 @pytest.mark.parametrize("variant, keys, loaded", [("b", 653, 462), ("l", 659, 468)])
@@ -84,15 +75,8 @@ def test_official_layout_converts_without_missing_or_unexpected(shared_data, var
     assert torch.equal(model.state_dict()["itc_cross_head.vision_proj.weight"], state["itc_cross_head.vision_proj.weight"])
 
 
-def test_convert_checkpoint_command(official_b, tmp_path):
-    lightning = {"state_dict": {"module." + k: v for k, v in official_b.items()}, "epoch": 3}
-    src = tmp_path / "mg3d.ckpt"
-    torch.save(lightning, src)
-    out = tmp_path / "mg3d-swin-b.safetensors"
-    result = subprocess.run([sys.executable, "-m", "napari_mg3d.cli", "convert-checkpoint", str(src), str(out), "--json"],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    counts = json.loads(result.stdout)
+def test_convert_checkpoint_command(official_b, converted_b):
+    _, out, counts = converted_b
     assert counts["model"] == "mg3d-swin-b" and counts["missing"] == 0 and counts["unexpected"] == 0
     assert counts["loaded"] == 462
     state, meta = read_checkpoint(out)
