@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="mg3d-swin-b or mg3d-swin-l (default: from the weights)")
     p.add_argument("--text-model", default=None, help="folder of the text model's tokenizer (RadBERT)")
     p.add_argument("--json", action="store_true", help="print the key counts as JSON")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="write the checkpoint even when keys the forward pass uses are missing (left at random values)")
     p.set_defaults(run=_convert_checkpoint)
 
     p = sub.add_parser("synth", help="write synthetic chest-CT-like cases with reports, masks and a manifest")
@@ -51,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     _training_arguments(p, "max_steps=200 trainer.devices=2")
     p.set_defaults(run=_pretrain)
 
-    p = sub.add_parser("finetune", help="fine-tune an MG-3D vision encoder: seg (SwinUNETR-style) or cls")
-    p.add_argument("task", choices=["seg", "cls"])
+    p = sub.add_parser("finetune", help="fine-tune an MG-3D checkpoint: seg (SwinUNETR-style), cls, "
+                                        "or align (a report-volume space)")
+    p.add_argument("task", choices=["seg", "cls", "align"])
     _training_arguments(p, "checkpoint=runs/pretrain/model.safetensors max_steps=300")
     p.set_defaults(run=_finetune)
 
@@ -178,6 +181,7 @@ def _convert_checkpoint(args) -> int:
     from pathlib import Path
 
     from .io.errors import InputError
+    from .model.capabilities import FUSION, VISION
     from .model.checkpoint import architecture_of, convert_official, is_official, read_checkpoint, save_checkpoint
     from .model.config import get_config
     from .model.mg3d import MG3D
@@ -189,12 +193,18 @@ def _convert_checkpoint(args) -> int:
     state, meta = read_checkpoint(args.official)
     if meta is not None or not is_official(state):
         raise InputError(f"{Path(args.official).name} is not an official MG-3D checkpoint")
-    name = args.model or architecture_of(state)
+    found = architecture_of(state)  # refuses a width that is neither Swin-B nor Swin-L
+    name = args.model or found
     overrides = {"text.name": args.text_model} if args.text_model else {}
     model = MG3D(get_config(name, **overrides), pretrained_text=False)
     converted, report = convert_official(state, model.state_dict())
+    if report.missing and not args.allow_missing:
+        shown = ", ".join(report.missing[:3]) + (", ..." if len(report.missing) > 3 else "")
+        raise InputError(f"{Path(args.official).name} lacks {len(report.missing)} keys the {name} forward pass uses "
+                         f"({shown}); nothing written (--allow-missing writes it with those left random)")
     model.load_state_dict(converted, strict=False)
-    save_checkpoint(model, args.out, extra={"converted_from": Path(args.official).name})
+    save_checkpoint(model, args.out, extra={"converted_from": Path(args.official).name, "source": "official",
+                                            "trained": [VISION, FUSION], "missing_keys": report.missing})
     counts = {"model": name, "loaded": report.loaded, "missing": len(report.missing),
               "unexpected": len(report.unexpected), "left_out": report.left_out}
     print(json.dumps(counts, indent=2) if args.json else f"{name}: {report.summary()} -> {args.out}")

@@ -39,12 +39,14 @@ class DemoSize:
 
 
 def model_signature(name: str = "mg3d-tiny") -> str:
-    """Eight hex digits of the named model config's content."""
+    """Eight hex digits of the named model config's content and of what the model computes
+    (``mg3d.FORWARD_REVISION``): a demo model cached before either changed is made again."""
     import hashlib
 
     from .model.config import get_config
+    from .model.mg3d import FORWARD_REVISION
 
-    text = json.dumps(get_config(name).to_dict(), sort_keys=True)
+    text = json.dumps({**get_config(name).to_dict(), "forward": FORWARD_REVISION}, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 

@@ -13,6 +13,8 @@ def attention_maps(loaded, volume, report: str = "", phrases=(), refine: bool = 
     from .attention import on_volume_grid, sentence_maps
     from .encode import model_input
 
+    if refine:
+        loaded.require("refined maps (Grad-CAM of the report-volume score)")
     maps = sentence_maps(loaded.model, model_input(volume, loaded.profile), report, phrases, refine)
     return [(m, on_volume_grid(m, volume, loaded.profile)) for m in maps]
 
@@ -22,6 +24,7 @@ def zeroshot(loaded, volume, prompt_sets=None) -> dict[str, float]:
     from .encode import model_input
     from .zeroshot import label_log_odds
 
+    loaded.require("findings")
     prompt_sets = prompt_sets or loaded.prompt_sets()
     x = model_input(volume, loaded.profile).to(loaded.device)  # preprocessed once for both sides
     with torch.no_grad():
@@ -31,16 +34,26 @@ def zeroshot(loaded, volume, prompt_sets=None) -> dict[str, float]:
 
 
 @torch.no_grad()
+def volume_embeddings(loaded, x: torch.Tensor) -> np.ndarray:
+    """(n, d) float32 unit vectors of model inputs ``x`` for similar cases: in the global alignment
+    space where the checkpoint trained one, else the unimodal image embedding (the official
+    weights' ``uni_modal_vision_pooler``, normalised)."""
+    model = loaded.model
+    if loaded.capabilities.aligned:
+        return model.image_embedding(x).cpu().numpy().astype(np.float32)
+    return torch.nn.functional.normalize(model.image_vector(x), dim=-1).cpu().numpy().astype(np.float32)
+
+
 def image_embedding(loaded, volume) -> np.ndarray:
-    """(1, d) float32 unit vector of the volume in the global alignment space."""
+    """(1, d) float32 unit vector of the volume (see ``volume_embeddings``)."""
     from .encode import model_input
 
-    x = model_input(volume, loaded.profile).to(loaded.device)
-    return loaded.model.image_embedding(x).cpu().numpy().astype(np.float32)
+    return volume_embeddings(loaded, model_input(volume, loaded.profile).to(loaded.device))
 
 
 @torch.no_grad()
 def text_embedding(loaded, text: str) -> np.ndarray:
     """(1, d) float32 unit vector of a report or phrase in the global alignment space."""
+    loaded.require("text search")
     model = loaded.model
     return model.report_embedding(model.tokenize([text]).to(loaded.device)).cpu().numpy().astype(np.float32)

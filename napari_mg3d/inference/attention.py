@@ -5,7 +5,8 @@ MG3D.sentence_patch_grounding), the share of each place in a softmax of that hea
 scores: on the input grid (64 x 64 x 64) where the head has a voxel path, else on the patch grid
 (16 x 16 x 16); for the official models, how the
 sentence's attention in the first image-sentence fusion layer is shared among the last-stage image
-tokens (softmax over tokens of q(sentence) . k(token) / sqrt(D); MG3D.sentence_patch_affinity), on
+tokens (softmax over tokens of the release's own affinity query2(sentence) . key1(token) / sqrt(D);
+MG3D.sentence_patch_affinity), on
 the 4 x 3 x 4 grid of Swin-B. Either is resampled trilinearly back onto the volume's own grid.
 """
 

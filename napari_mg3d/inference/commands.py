@@ -38,7 +38,8 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
                       "end": amap.end, "peak_index_zyx": [int(p) for p in peak],
                       "peak_mm_xyz": [round(float(w), 2) for w in world]})
     (out / "attention.json").write_text(json.dumps(index, indent=2))
-    return {"out": str(out), "maps": index, "report": str(report_file) if report_file else None}
+    return {"out": str(out), "maps": index, "report": str(report_file) if report_file else None,
+            "checkpoint": loaded.capabilities.to_dict()}
 
 
 def zeroshot_volume(checkpoint, volume_path, labels_file=None, device="auto") -> dict:
@@ -49,4 +50,4 @@ def zeroshot_volume(checkpoint, volume_path, labels_file=None, device="auto") ->
     loaded = load_model(checkpoint, device)
     prompt_sets = loaded.prompt_sets(labels_file)
     probabilities = zeroshot(loaded, read_volume(volume_path), prompt_sets)
-    return {"volume": str(volume_path), "probabilities": probabilities}
+    return {"volume": str(volume_path), "probabilities": probabilities, "checkpoint": loaded.capabilities.to_dict()}

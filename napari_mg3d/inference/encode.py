@@ -16,6 +16,22 @@ class Loaded:
     checkpoint: str | None = None  # None: a named architecture with untrained weights
     name: str = ""  # the architecture
     calibration: dict | None = None  # label -> zero-shot weights (train.calibrate.calibrate_findings)
+    capabilities: object = None  # model.capabilities.Capabilities: its source and trained parts
+
+    def __post_init__(self):
+        if self.capabilities is None:
+            from ..model.capabilities import capabilities_of
+
+            self.capabilities = capabilities_of(None if self.checkpoint is None else {}, self.model.config)
+
+    def require(self, what: str) -> None:
+        """Refuse ``what`` (findings, text search, refined maps) with one line when the checkpoint
+        has not trained what it needs."""
+        from ..io.errors import InputError
+
+        reason = self.capabilities.refusal(what)
+        if reason:
+            raise InputError(reason)
 
     @property
     def device(self):
@@ -36,6 +52,7 @@ def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -
     """A checkpoint (ours, which knows its architecture, or an official one of ``name``), or the
     named architecture untrained when ``checkpoint`` is None."""
     from ..data.profiles import get_profile
+    from ..model.capabilities import capabilities_of
     from ..model.checkpoint import read_metadata
     from ..model.factory import create_model
 
@@ -43,10 +60,13 @@ def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -
         model = create_model(name, device=device).eval()
         return Loaded(model, get_profile(model.config.profile), None, None, model.config.name)
     model = create_model(name, checkpoint=checkpoint, device=device).eval()
-    meta = read_metadata(checkpoint) or {}
+    meta = read_metadata(checkpoint)
+    official_file = meta is None and getattr(model, "load_report", None) is not None and model.load_report.official
+    capabilities = capabilities_of(meta or {}, model.config, official_file)
+    meta = meta or {}
     profile = get_profile(meta.get("profile") or model.config.profile)
     return Loaded(model, profile, meta.get("prompts"), str(checkpoint), model.config.name,
-                  meta.get("findings_calibration"))
+                  meta.get("findings_calibration"), capabilities)
 
 
 def model_input(volume, profile):

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from pathlib import Path
 
 from ..io.errors import InputError
 from .library import CaseLibrary
 
 
-def model_signature(checkpoint, profile, dim: int) -> dict:
-    """What makes embeddings comparable: the checkpoint's bytes, the profile, the dimension."""
+def model_signature(checkpoint, profile, dim: int, space: str = "alignment") -> dict:
+    """What makes embeddings comparable: the checkpoint's bytes, the profile, the dimension, and the
+    space the volumes are embedded in (the alignment space, or the unimodal image embedding)."""
     stat = Path(checkpoint).stat()
     digest = _sha256(str(Path(checkpoint).resolve()), stat.st_size, stat.st_mtime_ns)
-    return {"checkpoint_sha256": digest, "profile": profile.signature(), "dim": dim}
+    return {"checkpoint_sha256": digest, "profile": profile.signature(), "dim": dim, "space": space}
 
 
 @functools.lru_cache(maxsize=16)
@@ -31,7 +33,9 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
 def signature_of(loaded) -> dict:
     if loaded.checkpoint is None:
         raise InputError("an untrained model has no library: load a checkpoint first")
-    return model_signature(loaded.checkpoint, loaded.profile, loaded.model.itc_head.vision_proj.out_features)
+    space = loaded.capabilities.volume_space
+    dim = loaded.model.itc_head.vision_proj.out_features if space == "alignment" else loaded.model.config.hidden
+    return model_signature(loaded.checkpoint, loaded.profile, dim, space)
 
 
 def open_for_model(folder, loaded) -> CaseLibrary:
@@ -64,12 +68,14 @@ def add_manifest(folder, manifest, checkpoint, device: str = "auto", batch_size:
 
     from ..data.case_check import check_manifest
     from ..io.volume import read_volume
+    from .analysis import volume_embeddings
     from .encode import load_model, model_input
 
     loaded = load_model(checkpoint, device)
     model = loaded.model
     lib, rebuilt = CaseLibrary.for_model(folder, signature_of(loaded))
     lib.set_meta("checkpoint", str(Path(checkpoint).resolve()))
+    lib.set_meta("capabilities", json.dumps(loaded.capabilities.to_dict()))
     check = check_manifest(manifest, split)
     todo = [c for c in check.cases if not lib.has(c.id)]
     done = 0
@@ -77,7 +83,7 @@ def add_manifest(folder, manifest, checkpoint, device: str = "auto", batch_size:
         cases = todo[start:start + batch_size]
         with torch.no_grad():
             volumes = torch.cat([model_input(read_volume(c.volume), loaded.profile) for c in cases]).to(loaded.device)
-            images = model.image_embedding(volumes).cpu().numpy()
+            images = volume_embeddings(loaded, volumes)
             reports = model.report_embedding(model.tokenize([c.report for c in cases]).to(loaded.device)).cpu().numpy()
         lib.add([{"case_id": c.id, "report": c.report, "labels": c.labels, "volume": str(c.volume),
                   "image": images[i], "report_vec": reports[i]} for i, c in enumerate(cases)])
@@ -85,7 +91,8 @@ def add_manifest(folder, manifest, checkpoint, device: str = "auto", batch_size:
         if progress is not None:
             progress(done, len(todo))
     result = {"library": str(folder), "added": done, "already_there": len(check.cases) - len(todo),
-              "bad_cases": check.problems, "cases": len(lib), "rebuilt": rebuilt}
+              "bad_cases": check.problems, "cases": len(lib), "rebuilt": rebuilt,
+              "checkpoint": loaded.capabilities.to_dict()}
     lib.close()
     return result
 
@@ -99,12 +106,13 @@ def search_library(folder, text: str | None = None, volume=None, case: str | Non
     if k < 1:
         raise InputError("--k must be at least 1")
     lib = CaseLibrary(folder)
+    stored = json.loads(lib.get_meta("capabilities") or "null")
     if case is not None:
         try:
             hits = lib.search(lib.embedding(case, "image"), k, "image", exclude=case)
         finally:
             lib.close()
-        return {"query": {"case": case}, "hits": [h.to_dict() for h in hits]}
+        return {"query": {"case": case}, "hits": [h.to_dict() for h in hits], "checkpoint": stored}
     from .encode import load_model
 
     checkpoint = checkpoint or lib.get_meta("checkpoint")
@@ -121,4 +129,4 @@ def search_library(folder, text: str | None = None, volume=None, case: str | Non
     finally:
         lib.close()
     return {"query": {"text": text} if text is not None else {"volume": str(volume)},
-            "hits": [h.to_dict() for h in hits]}
+            "hits": [h.to_dict() for h in hits], "checkpoint": loaded.capabilities.to_dict()}

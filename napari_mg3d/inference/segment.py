@@ -35,7 +35,6 @@ def segment_volume(net, meta: dict, volume, progress=None) -> np.ndarray:
     """uint8 (z, y, x) labels on the volume's grid. ``progress(done, total)`` per class resampled."""
     from ..data.profiles import get_profile
     from ..data.restore import to_original_grid
-    from ..train.finetune_seg import predict_probabilities
     from .encode import model_input
 
     profile = get_profile(meta["profile"])
@@ -65,3 +64,14 @@ def segment_file(checkpoint, volume_path, out, device: str = "auto") -> dict:
     counts = np.bincount(labels.ravel(), minlength=len(names))
     return {"out": str(out), "classes": meta["classes"], "shape": list(labels.shape),
             "voxels": {names[k]: int(counts[k]) for k in range(1, len(names))}}
+
+
+def predict_probabilities(net, volume, overlap: float = 0.25):
+    """(b, classes, ...) softmax by sliding-window inference over windows of the model's input size
+    (``mg3d segment`` and the segmentation fine-tune's validation alike)."""
+    import torch
+    from monai.inferers import sliding_window_inference
+
+    roi = tuple(net.config.image_size)
+    logits = sliding_window_inference(volume, roi, 1, net, overlap=overlap, mode="gaussian")
+    return torch.softmax(logits, 1)

@@ -162,7 +162,11 @@ def architecture_of(state: dict) -> str:
     width = state.get("vision_encoder.patch_embed.proj.weight")
     if width is None:
         raise InputError("checkpoint has no vision encoder (vision_encoder.patch_embed.proj.weight)")
-    return {48: "mg3d-swin-b", 96: "mg3d-swin-l"}.get(int(width.shape[0]), "mg3d-swin-b")
+    widths = {48: "mg3d-swin-b", 96: "mg3d-swin-l"}
+    if int(width.shape[0]) not in widths:
+        raise InputError(f"the checkpoint's vision encoder is {int(width.shape[0])} channels wide: neither Swin-B (48) "
+                         "nor Swin-L (96), the two official MG-3D architectures")
+    return widths[int(width.shape[0])]
 
 
 def load_into(model, checkpoint: str | Path) -> LoadReport:

@@ -18,6 +18,11 @@ from .swin import SwinEncoder
 from .text import ReportBatch, build_text_encoder, sentence_means, tokenize_reports
 
 
+# what the forward pass computes; bumped when it changes, so that cached models trained on another
+# one are made again (2: the release's formulas, tests/model/test_official_parity.py)
+FORWARD_REVISION = 2
+
+
 class ProjectionHead(nn.Module):
     """Swin-L's projection of its 1536 last-stage channels to 768 (keys layer1.0 .. layer3.0)."""
 
@@ -206,8 +211,12 @@ class MG3D(nn.Module):
         batch, or None (no such path: the masks' mean over each patch)."""
         if voxels is None:
             masks = F.adaptive_avg_pool3d(masks[:, None], self.config.patch_grid)[:, 0]
+        if len(slots) == 0:  # no mask in this batch: the first slot against an empty mask asks nothing
+            # (both losses are 0) yet keeps every parameter the terms train in the graph (DDP)
+            slots = slots.new_zeros(1, 2)
+            masks = masks.new_zeros(1, *masks.shape[1:])
         logits, targets = [], []
-        for image in slots[:, 0].unique().tolist() or [0]:  # none: still every parameter the term trains
+        for image in slots[:, 0].unique().tolist():
             k = slots[slots[:, 0] == image, 1]
             own = None if voxels is None else voxels[image:image + 1]
             one = self.grounding_logits(patches[image:image + 1], sents[image, k][None], own,

@@ -14,7 +14,9 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     from ..data.dataset import CaseDataset
     from ..data.profiles import get_profile
     from ..io.errors import InputError
+    from ..model.capabilities import trained_parts
     from ..model.checkpoint import save_checkpoint
+    from ..model.objectives import loss_weights
     from ..model.config import get_config
     from .calibrate import calibrate_alignment, calibrate_findings
     from .module import PretrainModule
@@ -25,12 +27,14 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     torch.set_float32_matmul_precision("high")
     profile = config.profile or get_config(config.model).profile
     cache = config.cache_dir or out / "cache"
-    module = PretrainModule(config.to_dict())
-    data = CaseDataset(None, profile, cache_dir=cache, cases=checked_cases(config, "train", out),
-                       regions=module.wants_regions)
-    if len(data) == 0:
+    # the manifest first: a bad one is reported before the model and its text encoder load
+    train_cases = checked_cases(config, "train", out)
+    if not train_cases:
         raise InputError(f"{config.manifest} has no usable cases in the train split")
-    held_out = CaseDataset(None, profile, cache_dir=cache, cases=held_out_cases(config, out))
+    val_cases = held_out_cases(config, out)
+    module = PretrainModule(config.to_dict())
+    data = CaseDataset(None, profile, cache_dir=cache, cases=train_cases, regions=module.wants_regions)
+    held_out = CaseDataset(None, profile, cache_dir=cache, cases=val_cases)
     validation = RetrievalValidation(held_out, out / "metrics.jsonl", config.val_every_epochs)
     trainer = fit(config, module, data, validation, out, last, resume)
     final = out / "model.safetensors"
@@ -39,7 +43,9 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
         calibration = calibrate_findings(module.model, data, module.prompt_sets)
         save_checkpoint(module.model, final, profile=get_profile(profile).to_dict(),
                         prompts=[p.__dict__ for p in module.prompt_sets],
-                        extra={"step": trainer.global_step, "manifest": str(config.manifest),
+                        extra={"step": trainer.global_step, "manifest": str(config.manifest), "source": "ours",
+                               "trained": trained_parts(module.model.config,
+                                                        loss_weights(module.model.config.loss_weights)),
                                # how many training cases had their findings' masks (the region term)
                                "region_cases": sum(bool(c.regions) for c in data.cases) if data.regions
                                else 0,

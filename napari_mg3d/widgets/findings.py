@@ -41,6 +41,17 @@ class FindingsWidget(QWidget):
         layout.addWidget(self.table, stretch=1)
         layout.addWidget(self.note)
         self.results: dict[str, float] = {}
+        self.session.model_changed.connect(self._offer)
+        self._offer(self.session.loaded)
+
+    def _offer(self, loaded):
+        """Find is offered only by a checkpoint with a trained report-volume space; else one line why."""
+        reason = None if loaded is None else loaded.capabilities.refusal("findings")
+        self.run_button.setEnabled(reason is None)
+        self.run_button.setToolTip(reason or "")
+        if reason:
+            self.table.setRowCount(0)
+        self.note.setText(reason or "")
 
     def run(self):
         from napari.utils.notifications import show_info

@@ -75,5 +75,10 @@ class ModelWidget(QWidget):
             f"profile: <b>{p.name}</b> · {'CT, HU %g to %g' % p.window if p.intensity == 'ct' else 'MRI, percentiles'}"
             f" · {' x '.join(f'{s:g}' for s in p.spacing)} mm · grid {' x '.join(map(str, p.size))} (x, y, z)",
             f"labels ({len(labels)}): {', '.join(labels)}",
+            f"checkpoint: {loaded.capabilities.summary()}",
         ]
+        for what in ("findings", "text search"):
+            reason = loaded.capabilities.refusal(what)
+            if reason:
+                lines.append(f"<i>{reason}</i>")
         self.info.setText("<br>".join(lines))

@@ -62,6 +62,23 @@ class SimilarWidget(QWidget):
         layout.addWidget(self.hits_list, stretch=2)
         layout.addWidget(self.open_button)
         layout.addWidget(self.report, stretch=1)
+        self.session.model_changed.connect(self._offer)
+        self._offer(self.session.loaded)
+
+    def _offer(self, loaded):
+        """Searching by report or typed text needs a trained report-volume space: those modes are
+        greyed out, with the reason as their tooltip, for a checkpoint without one."""
+        reason = None if loaded is None else loaded.capabilities.refusal("text search")
+        model = self.mode.model()
+        for row, name in enumerate(MODES):
+            item = model.item(row)
+            if name != "this volume":
+                item.setEnabled(reason is None)
+                item.setToolTip(reason or "")
+        if reason and self.mode.currentText() != "this volume":
+            self.mode.setCurrentText("this volume")
+        self.text.setEnabled(reason is None)
+        self.text.setToolTip(reason or "")
 
     def search(self):
         from napari.utils.notifications import show_info

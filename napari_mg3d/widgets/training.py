@@ -220,8 +220,8 @@ class TrainingWidget(QWidget):
         return Path(self.out.text().strip()) / "model.safetensors"
 
     def load_result(self):
-        """The run's checkpoint: pre-training into the Model widget, segmentation into the
-        Segmentation widget."""
+        """The run's checkpoint: pre-training and alignment into the Model widget, segmentation into
+        the Segmentation widget."""
         from napari.utils.notifications import show_info
 
         path = self.result_path()
@@ -229,7 +229,7 @@ class TrainingWidget(QWidget):
             show_info(f"no checkpoint yet at {path}")
             return None
         kind = self.kind.currentText()
-        if kind == "pretrain":
+        if kind in ("pretrain", "finetune align"):  # an MG-3D checkpoint: into the Model widget
             return self.session.load_model(str(path), "mg3d-tiny", "auto")
         if kind == "finetune seg":
             remember(segmenter=str(path))

@@ -82,6 +82,32 @@ def test_convert_checkpoint_command(official_b, converted_b):
     state, meta = read_checkpoint(out)
     assert meta["converted_from"] == "mg3d.ckpt" and torch.equal(
         state["vision_encoder.patch_embed.proj.weight"], official_b["vision_encoder.patch_embed.proj.weight"])
+    # the metadata says where the weights came from and what the release trained
+    assert meta["source"] == "official" and meta["trained"] == ["vision", "fusion"] and meta["missing_keys"] == []
+
+
+def test_convert_checkpoint_refuses_missing_keys_and_unknown_widths(tmp_path):
+    def convert(state, *flags):
+        src = tmp_path / "part.pt"
+        torch.save(state, src)
+        out = tmp_path / "out.safetensors"
+        result = subprocess.run([sys.executable, "-m", "napari_mg3d.cli", "convert-checkpoint", str(src), str(out),
+                                 *flags], capture_output=True, text=True, timeout=600)
+        return result, out
+
+    marker = {"uni_emd_img.0.weight": torch.zeros(384, 768)}  # a key only the release has
+    # a Swin-B patch embedding and nothing else the forward pass uses: refused, nothing written
+    partial = {**marker, "vision_encoder.patch_embed.proj.weight": torch.zeros(48, 1, 2, 2, 2)}
+    result, out = convert(partial)
+    assert result.returncode == 2 and "keys the mg3d-swin-b forward pass uses" in result.stderr
+    assert "--allow-missing" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+    result, out = convert(partial, "--allow-missing", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["missing"] > 400 and out.exists()
+    assert len(read_checkpoint(out)[1]["missing_keys"]) == json.loads(result.stdout)["missing"]
+    # a width that is neither Swin-B (48) nor Swin-L (96): refused, not guessed
+    result, _ = convert({**marker, "vision_encoder.patch_embed.proj.weight": torch.zeros(64, 1, 2, 2, 2)})
+    assert result.returncode == 2 and "neither Swin-B (48) nor Swin-L (96)" in result.stderr
 
 
 class Evil(dict):
