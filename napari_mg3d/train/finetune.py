@@ -1,7 +1,8 @@
-"""``mg3d finetune seg|cls``: fine-tuning from an MG-3D checkpoint's vision encoder, on Lightning.
+"""``mg3d finetune seg|cls|align``: fine-tuning from an MG-3D checkpoint, on Lightning.
 
 seg: a SwinUNETR-style network (model/segmenter.py), DiceCE loss, sliding-window validation Dice.
 cls: a linear probe (frozen encoder) or full fine-tuning on the manifest's labels, validation AUC.
+align: a report-volume space for the checkpoint (train/finetune_align.py), validation R@k.
 Both write metrics.jsonl (steps and ``{"event": "val"}`` records), last.ckpt (resumable) and
 model.safetensors with the model config, profile and class names in its metadata.
 """
@@ -17,13 +18,14 @@ from .config import RunSettings
 
 @dataclass
 class FinetuneConfig(RunSettings):
-    task: str = "seg"  # "seg" or "cls"
+    task: str = "seg"  # "seg", "cls" or "align"
     checkpoint: str = ""  # MG-3D checkpoint whose vision encoder starts the model ("": from scratch)
     model: str = "mg3d-tiny"  # the architecture when no checkpoint brings one
     out: str = "runs/finetune"
     classes: list = field(default_factory=list)  # seg: names of labels 1..N (default "1".."N" from the data)
     labels: list = field(default_factory=list)  # cls: label names (default: all in the manifest)
-    mode: str = "full"  # cls: "probe" (frozen encoder) or "full"
+    mode: str = "full"  # cls, align: "probe" (frozen image encoder) or "full"
+    text: str = ""  # align: another text encoder (name or folder); "": the checkpoint's own
     batch_size: int = 2
     max_steps: int = 500
     lr: float = 1e-3
@@ -59,8 +61,12 @@ def run(config: FinetuneConfig, resume: bool = False) -> Path:
     from ..model.checkpoint import save_checkpoint
     from .run import checked_cases, fit, held_out_cases, start_run
 
-    if config.task not in ("seg", "cls"):
-        raise InputError(f"task must be seg or cls, not {config.task!r}")
+    if config.task not in ("seg", "cls", "align"):
+        raise InputError(f"task must be seg, cls or align, not {config.task!r}")
+    if config.mode not in ("probe", "full"):
+        raise InputError(f"mode must be probe or full, not {config.mode!r}")
+    if config.task == "align" and not config.checkpoint:
+        raise InputError("finetune align needs checkpoint=<an MG-3D checkpoint>")
     out, last = start_run(config, resume)
     model_config, state, profile = base_model(config)
     profile = get_profile(profile)
@@ -80,6 +86,14 @@ def run(config: FinetuneConfig, resume: bool = False) -> Path:
         module = SegModule(config.to_dict(), model_config, len(classes) + 1, state)
         validation = SegValidation(SegDataset(val_cases, profile, cache), classes, metrics, config.val_every_epochs)
         extra = {"kind": "segmenter", "classes": classes}
+    elif config.task == "align":
+        from .finetune_align import AlignModule, align_model
+        from .validation import RetrievalValidation
+
+        data = CaseDataset(None, profile, cache_dir=cache, cases=train_cases)
+        module = AlignModule(config.to_dict(), align_model(model_config, state, config.text))
+        validation = RetrievalValidation(CaseDataset(None, profile, cache_dir=cache, cases=val_cases), metrics,
+                                         config.val_every_epochs)
     else:
         from .finetune_cls import ClsModule, ClsValidation, label_names
 
@@ -95,7 +109,28 @@ def run(config: FinetuneConfig, resume: bool = False) -> Path:
         raise InputError(f"{len(data)} usable training case(s), fewer than batch_size={config.batch_size}")
     trainer = fit(config, module, data, validation, out, last, resume)
     final = out / "model.safetensors"
-    if trainer.is_global_zero:
+    if trainer.is_global_zero and config.task == "align":
+        save_aligned(module, data, final, profile, config, trainer.global_step)
+    elif trainer.is_global_zero:
         save_checkpoint(module.net, final, profile=profile.to_dict(),
                         extra={**extra, "step": trainer.global_step, "manifest": str(config.manifest)})
     return final
+
+
+def save_aligned(module, data, path, profile, config: FinetuneConfig, step: int) -> None:
+    """The aligned model, its alignment statistics recomputed over training cases, with what it
+    trained added to what its checkpoint had."""
+    from ..model.capabilities import ALIGNMENT, FINDINGS, capabilities_of
+    from ..model.checkpoint import read_metadata, save_checkpoint
+    from .calibrate import calibrate_alignment, calibrate_findings
+
+    model = module.model
+    calibrate_alignment(model, data)
+    before = capabilities_of(read_metadata(config.checkpoint) or {}, model.config,
+                             official_file=read_metadata(config.checkpoint) is None)
+    trained = [*before.trained, *(p for p in (ALIGNMENT, FINDINGS) if p not in before.trained)]
+    source = before.source if before.source != "untrained" else "ours"
+    save_checkpoint(model, path, profile=profile.to_dict(), prompts=[p.__dict__ for p in module.prompt_sets],
+                    extra={"source": source, "trained": trained, "aligned_from": str(config.checkpoint),
+                           "step": step, "manifest": str(config.manifest), "mode": config.mode,
+                           "findings_calibration": calibrate_findings(model, data, module.prompt_sets)})

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 STOP_FILE = "stop"  # <out>/stop asks a run to end cleanly (train/callbacks.py StopRequest)
-KINDS = ("pretrain", "finetune seg", "finetune cls")
+KINDS = ("pretrain", "finetune seg", "finetune cls", "finetune align")
 
 
 def training_command(kind: str, out, manifest=None, config=None, overrides=(), resume: bool = False) -> list[str]:
-    """argv of ``mg3d pretrain|finetune seg|finetune cls`` for this Python."""
+    """argv of ``mg3d pretrain`` or ``mg3d finetune seg|cls|align`` for this Python."""
     if kind not in KINDS:
         raise ValueError(f"unknown training kind {kind!r}; one of {', '.join(KINDS)}")
     # at a lower priority where the system can: the viewer that launched it stays responsive
