@@ -104,11 +104,27 @@ def get_config(name: str, **overrides) -> ModelConfig:
     path = CONFIG_DIR / f"{name}.json"
     if not path.is_file():
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(list_models())}")
-    data = json.loads(path.read_text())
-    for key, value in overrides.items():  # "text.frozen": False, "hidden": 64
+    data = {**ModelConfig(name).to_dict(), **json.loads(path.read_text())}
+    for key, value in overrides.items():  # "text.frozen": False, "hidden": 64, "loss_weights.regions": 0
         target = data
         *parents, last = key.split(".")
-        for p in parents:
+        for i, p in enumerate(parents):
+            if not isinstance(target.get(p), dict):
+                raise ValueError(f"unknown model setting {'.'.join(parents[:i + 1])!r} in {key!r}; "
+                                 f"known: {', '.join(sorted(target))}")
             target = target[p]
+        names = LOSS_NAMES if _open_group(parents) else target
+        if last not in names:
+            raise ValueError(f"unknown model setting {key!r}; known: "
+                             f"{', '.join(sorted('.'.join([*parents, k]) for k in names))}")
         target[last] = value
     return ModelConfig.from_dict(data)
+
+
+# the losses a config may weigh (objectives.DEFAULT_WEIGHTS, kept here so configs load without torch)
+LOSS_NAMES = ("mlm", "align", "mim", "cml", "dcl", "ssm", "ga", "findings", "grounding", "regions", "peaks")
+
+
+def _open_group(parents: list[str]) -> bool:
+    """Groups whose keys are not all in the config file: loss weights, by loss name."""
+    return parents == ["loss_weights"]

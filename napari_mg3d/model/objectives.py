@@ -119,12 +119,20 @@ def region_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """Where a finding is (our addition, for grounded report data): ``logits`` (r, n) a sentence's
     map over n places, ``masks`` (r, n) the share of each place that the named finding's mask
     covers. The KL divergence from the mask's spread (normalised to sum to 1) to the map's softmax:
-    0 when the map spreads exactly as the mask does. No rows: zero, still attached to the graph."""
+    0 when the map spreads exactly as the mask does. Rows with an empty mask ask nothing; none
+    left: zero, still attached to the graph."""
+    logits, masks = _with_masks(logits, masks)
     if logits.numel() == 0:
         return logits.sum() * 0.0
     target = masks.to(logits) / masks.to(logits).sum(-1, keepdim=True).clamp_min(1e-12)
     entropy = torch.special.entr(target).sum(-1)  # - sum t log t
     return (-(target * torch.log_softmax(logits, -1)).sum(-1) - entropy).mean()
+
+
+def _with_masks(logits: torch.Tensor, masks: torch.Tensor):
+    """The rows whose mask covers something; with none, an empty selection that keeps the graph."""
+    keep = masks.reshape(len(masks), -1).sum(-1) > 0
+    return (logits, masks) if bool(keep.all()) else (logits[keep], masks[keep])
 
 
 def peak_loss(logits: torch.Tensor, masks: torch.Tensor, sharpness: float = 5.0) -> torch.Tensor:
@@ -135,6 +143,7 @@ def peak_loss(logits: torch.Tensor, masks: torch.Tensor, sharpness: float = 5.0)
     only grazes, at the finding's edge, is not where the peak belongs). The spread
     (``region_loss``) puts the map's mass on the finding; this puts its maximum there, which is
     where the viewer marks a sentence's peak (a bright rib beside an effusion otherwise wins)."""
+    logits, masks = _with_masks(logits, masks)
     if logits.numel() == 0:
         return logits.sum() * 0.0
     masks = masks.to(logits)

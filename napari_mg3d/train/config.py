@@ -56,6 +56,33 @@ def parse_value(text: str):
         return text
 
 
+def _set_nested(group: dict, name: str, path: list[str], value) -> dict:
+    """A copy of ``group`` with ``value`` at the dotted ``path``; a value is never made a group."""
+    out = dict(group)
+    head, *rest = path
+    if not rest:
+        out[head] = value
+        return out
+    inner = out.get(head, {})
+    if not isinstance(inner, dict):
+        raise InputError(f"{name}.{head} is a single value, not a group of settings: --set {name}.{head}=...")
+    out[head] = _set_nested(inner, f"{name}.{head}", rest, value)
+    return out
+
+
+def _check_trainer(trainer: dict) -> None:
+    """Every trainer setting is one of Lightning's ``Trainer`` arguments."""
+    import inspect
+
+    import lightning as L
+
+    known = set(inspect.signature(L.Trainer.__init__).parameters) - {"self"}
+    unknown = sorted(set(trainer) - known)
+    if unknown:
+        raise InputError(f"unknown trainer setting {unknown[0]!r} (Lightning's Trainer takes: "
+                         f"{', '.join(sorted(known))})")
+
+
 def load_config(path: str | Path | None, overrides: list[str] = (), kind=TrainConfig):
     data = {}
     if path:
@@ -85,9 +112,31 @@ def load_config(path: str | Path | None, overrides: list[str] = (), kind=TrainCo
         key, value = item.split("=", 1)
         target, *rest = key.split(".")
         if target not in known:
-            raise InputError(f"unknown training setting {target!r}")
-        if rest:
-            merged[target] = {**merged[target], rest[0]: parse_value(value)}
-        else:
+            raise InputError(f"unknown training setting {target!r}; known: {', '.join(sorted(known))}")
+        if not rest:
             merged[target] = parse_value(value)
-    return kind(**merged)
+        elif target == "model_overrides":  # a dotted path into the model config, checked by it
+            merged[target] = {**merged[target], ".".join(rest): parse_value(value)}
+        elif isinstance(merged[target], dict):
+            merged[target] = _set_nested(merged[target], target, rest, parse_value(value))
+        else:
+            raise InputError(f"{target} is a single value, not a group of settings: --set {target}=...")
+    if "trainer" in merged:
+        _check_trainer(merged["trainer"])
+    if "model_overrides" in merged and merged["model_overrides"]:
+        from ..model.config import get_config
+
+        try:
+            get_config(merged.get("model") or "mg3d-tiny", **merged["model_overrides"])
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    config = kind(**merged)
+    if config.warmup_steps >= config.max_steps > 0:
+        import sys
+
+        clipped = max(1, config.max_steps // 10)
+        print(f"mg3d: warmup_steps={config.warmup_steps} is not shorter than max_steps={config.max_steps}; "
+              f"the learning rate would never leave its warm-up: warming up over {clipped} steps instead",
+              file=sys.stderr)
+        config.warmup_steps = clipped
+    return config

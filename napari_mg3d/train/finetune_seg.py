@@ -9,6 +9,7 @@ import torch
 
 from ..data.cache import VolumeCache
 from ..data.profiles import label_profile
+from ..inference.segment import predict_probabilities
 from .schedule import scheduled
 from .validation import EpochValidation
 
@@ -68,15 +69,6 @@ class SegModule(L.LightningModule):
 
 
 @torch.no_grad()
-def predict_probabilities(net, volume: torch.Tensor, overlap: float = 0.25) -> torch.Tensor:
-    """(b, classes, ...) softmax by sliding-window inference over windows of the model's input size."""
-    from monai.inferers import sliding_window_inference
-
-    roi = tuple(net.config.image_size)
-    logits = sliding_window_inference(volume, roi, 1, net, overlap=overlap, mode="gaussian")
-    return torch.softmax(logits, 1)
-
-
 def dice_per_class(prediction: np.ndarray, truth: np.ndarray, classes: int) -> list[float]:
     """Dice of labels 1..classes-1 (NaN where a label is in neither)."""
     out = []

@@ -134,3 +134,28 @@ def test_bad_cases_are_skipped_or_refused_and_validation_reports_retrieval(synth
     assert [v["epoch"] for v in vals] == [0, 1] and [v["step"] for v in vals] == [2, 4]
     assert all(v["cases"] == 3 and 0 <= v["R@1"] <= v["R@5"] <= 1 for v in vals)
     assert vals[-1]["R@5"] == 1.0  # 3 candidates: the true one is always in the top 5
+
+
+@pytest.mark.parametrize("kind", ["reports only", "mixed"])
+def test_pretraining_runs_on_reports_alone_and_on_masks_for_some_cases(synth, tmp_path, kind):
+    """Reports without finding masks (CT-RATE's kind), or masks for some cases only: the default
+    mg3d-tiny, whose region and peak terms ask only where a mask exists, trains without a crash."""
+    import csv
+
+    rows = list(csv.DictReader(synth.open()))
+    for i, row in enumerate(rows):
+        for key in ("volume", "report", "segmentation"):
+            row[key] = str(synth.parent / row[key])
+        masks = {k: str(synth.parent / v) for k, v in json.loads(row["regions"]).items()}
+        row["regions"] = json.dumps(masks) if kind == "mixed" and i % 2 else ""
+    fields = [f for f in rows[0] if kind == "mixed" or f != "regions"]
+    manifest = tmp_path / "manifest.csv"
+    with manifest.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "run"
+    _pretrain(manifest, out, "max_steps=3")
+    steps = [m for m in _metrics(out) if "loss" in m]
+    assert steps[-1]["step"] == 3 and all(torch.isfinite(torch.tensor(m["loss"])) for m in steps)
+    assert (out / "model.safetensors").is_file()
