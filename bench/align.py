@@ -22,20 +22,12 @@ REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mg3d
 
 
 def official_file(path: Path, seed: int) -> Path:
-    """A Lightning checkpoint of random official-layout weights (norm layers at 1 and 0)."""
+    """A Lightning checkpoint of random official-layout weights."""
     import torch
 
-    ref = json.loads(REFERENCE.read_text())
-    gen = torch.Generator().manual_seed(seed)
-    state = {}
-    for k, shape in ref["keys"].items():
-        if k in ref["buffers"]:
-            state[k] = torch.randint(0, 100, shape, generator=gen)
-        elif len(shape) == 1 and ("norm" in k.lower() or "_ln." in k):
-            state[k] = torch.ones(shape) if k.endswith(".weight") else torch.zeros(shape)
-        else:
-            state[k] = torch.randn(shape, generator=gen) * 0.02
-    torch.save({"state_dict": state}, path)
+    from napari_mg3d.model.official_layout import random_official_state
+
+    torch.save({"state_dict": random_official_state(REFERENCE, seed)}, path)
     return path
 
 
