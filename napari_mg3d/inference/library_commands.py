@@ -64,6 +64,7 @@ def search_with(lib: CaseLibrary, loaded, text: str | None = None, volume=None, 
 def add_manifest(folder, manifest, checkpoint, device: str = "auto", batch_size: int = 8, progress=None,
                  split: str | None = None) -> dict:
     """The manifest's cases (of ``split``; all when None) not yet in the library, batch by batch."""
+    import numpy as np
     import torch
 
     from ..data.case_check import check_manifest
@@ -84,7 +85,11 @@ def add_manifest(folder, manifest, checkpoint, device: str = "auto", batch_size:
         with torch.no_grad():
             volumes = torch.cat([model_input(read_volume(c.volume), loaded.profile) for c in cases]).to(loaded.device)
             images = volume_embeddings(loaded, volumes)
-            reports = model.report_embedding(model.tokenize([c.report for c in cases]).to(loaded.device)).cpu().numpy()
+            if loaded.capabilities.aligned:
+                batch = model.tokenize([c.report for c in cases]).to(loaded.device)
+                reports = model.report_embedding(batch).cpu().numpy()
+            else:  # no report-volume space: text search is refused, so nothing reads these (nor needs a tokenizer)
+                reports = np.zeros_like(images)
         lib.add([{"case_id": c.id, "report": c.report, "labels": c.labels, "volume": str(c.volume),
                   "image": images[i], "report_vec": reports[i]} for i, c in enumerate(cases)])
         done += len(cases)
