@@ -73,5 +73,6 @@ def predict_probabilities(net, volume, overlap: float = 0.25):
     from monai.inferers import sliding_window_inference
 
     roi = tuple(net.config.image_size)
-    logits = sliding_window_inference(volume, roi, 1, net, overlap=overlap, mode="gaussian")
+    with torch.no_grad():
+        logits = sliding_window_inference(volume, roi, 1, net, overlap=overlap, mode="gaussian")
     return torch.softmax(logits, 1)

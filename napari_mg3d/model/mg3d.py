@@ -60,6 +60,11 @@ class MG3D(nn.Module):
         self.local_img_cross_multihead_attention = nn.ModuleList(LocalCrossAttention(d) for _ in range(c.fusion_layers))
         self.local_text_cross_multihead_attention = nn.ModuleList(LocalCrossAttention(d) for _ in range(c.fusion_layers))
         self.agg_img_cross_attention = nn.ModuleList(GatedAggregation(d) for _ in range(c.fusion_layers))
+        # the last text-image layer's image side (its query2, key1, value2) feeds no loss, in the release
+        # as here: frozen, so that no optimiser or DDP waits for a gradient that never comes
+        last = self.local_text_cross_multihead_attention[-1]
+        for unused in (last.query2, last.key1, last.value2):
+            unused.requires_grad_(False)
         self.uni_modal_vision_pooler = ImagePooler(d, n)
         self.multi_modal_vision_pooler = ImagePooler(d, n)
         self.multi_modal_agg_vision_pooler = MeanPooler(d)

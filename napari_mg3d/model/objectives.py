@@ -131,6 +131,8 @@ def region_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 
 def _with_masks(logits: torch.Tensor, masks: torch.Tensor):
     """The rows whose mask covers something; with none, an empty selection that keeps the graph."""
+    if masks.numel() == 0:
+        return logits, masks
     keep = masks.reshape(len(masks), -1).sum(-1) > 0
     return (logits, masks) if bool(keep.all()) else (logits[keep], masks[keep])
 

@@ -68,7 +68,6 @@ class SegModule(L.LightningModule):
         return scheduled(optimizer, c)
 
 
-@torch.no_grad()
 def dice_per_class(prediction: np.ndarray, truth: np.ndarray, classes: int) -> list[float]:
     """Dice of labels 1..classes-1 (NaN where a label is in neither)."""
     out = []
