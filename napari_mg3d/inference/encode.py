@@ -60,10 +60,8 @@ def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -
         model = create_model(name, device=device).eval()
         return Loaded(model, get_profile(model.config.profile), None, None, model.config.name)
     model = create_model(name, checkpoint=checkpoint, device=device).eval()
-    meta = read_metadata(checkpoint)
-    official_file = meta is None and getattr(model, "load_report", None) is not None and model.load_report.official
-    capabilities = capabilities_of(meta or {}, model.config, official_file)
-    meta = meta or {}
+    meta = read_metadata(checkpoint) or {}
+    capabilities = capabilities_of(meta, model.config, official_file=model.load_report.official)
     profile = get_profile(meta.get("profile") or model.config.profile)
     return Loaded(model, profile, meta.get("prompts"), str(checkpoint), model.config.name,
                   meta.get("findings_calibration"), capabilities)

@@ -20,7 +20,8 @@ class Capabilities:
 
     @property
     def aligned(self) -> bool:
-        """A trained report-volume space (``itc_head``): findings, text search, Grad-CAM."""
+        """A trained report-volume space (``itc_head``): findings, text search, Grad-CAM. An untrained
+        named architecture (no checkpoint) is not refused anything: it says it is untrained instead."""
         return ALIGNMENT in self.trained or self.source == "untrained"
 
     @property

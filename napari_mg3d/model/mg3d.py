@@ -113,11 +113,10 @@ class MG3D(nn.Module):
     def sentences(self, tokens, batch: ReportBatch) -> torch.Tensor:
         return sentence_means(tokens, batch.sentence_index, batch.sentence_mask.shape[1])
 
-    def report_vector(self, tokens, batch: ReportBatch, pool: AttentionPool | None = None) -> torch.Tensor:
-        """The report's vector: ``pool`` (default the unimodal ``uni_global_text_attention``) over its
-        sentence vectors, the mean of the sentences first (the release's sentence attention pool)."""
-        pool = pool or self.uni_global_text_attention
-        return pool(self.sentences(tokens, batch), batch.sentence_mask)
+    def report_vector(self, tokens, batch: ReportBatch) -> torch.Tensor:
+        """The report's unimodal vector: ``uni_global_text_attention`` over its sentence vectors, the
+        mean of the sentences first (the release's sentence attention pool)."""
+        return self.uni_global_text_attention(self.sentences(tokens, batch), batch.sentence_mask)
 
     # -- fusion -----------------------------------------------------------------------------------
     def fuse_image_with_sentences(self, img, sents, sent_mask):

@@ -126,8 +126,8 @@ def save_aligned(module, data, path, profile, config: FinetuneConfig, step: int)
 
     model = module.model
     calibrate_alignment(model, data)
-    before = capabilities_of(read_metadata(config.checkpoint) or {}, model.config,
-                             official_file=read_metadata(config.checkpoint) is None)
+    meta = read_metadata(config.checkpoint)  # None: an official file read as it is
+    before = capabilities_of(meta or {}, model.config, official_file=meta is None)
     trained = [*before.trained, *(p for p in (ALIGNMENT, FINDINGS) if p not in before.trained)]
     source = before.source if before.source != "untrained" else "ours"
     save_checkpoint(model, path, profile=profile.to_dict(), prompts=[p.__dict__ for p in module.prompt_sets],

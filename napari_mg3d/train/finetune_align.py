@@ -57,8 +57,8 @@ class AlignModule(L.LightningModule):
         self.labels = tuple(p.label for p in self.prompt_sets)
         self.prompts = LabelPrompts.of(model, self.prompt_sets)
         model.requires_grad_(False)
+        side = ALIGNMENT_SIDE + (() if self.probe else IMAGE_SIDE)
         for name, p in model.named_parameters():
-            side = ALIGNMENT_SIDE + (() if self.probe else IMAGE_SIDE)
             if name.startswith(side) or (name.startswith("language_encoder.") and not model.config.text.frozen):
                 p.requires_grad_(True)
         self.images: dict[str, torch.Tensor] = {}  # probe: each training volume's vector, made once
