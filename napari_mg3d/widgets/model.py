@@ -74,11 +74,12 @@ class ModelWidget(QWidget):
             f"weights: {source}",
             f"profile: <b>{p.name}</b> · {'CT, HU %g to %g' % p.window if p.intensity == 'ct' else 'MRI, percentiles'}"
             f" · {' x '.join(f'{s:g}' for s in p.spacing)} mm · grid {' x '.join(map(str, p.size))} (x, y, z)",
-            f"labels ({len(labels)}): {', '.join(labels)}",
             f"checkpoint: {loaded.capabilities.summary()}",
         ]
+        # what it cannot do, before the long label list, where a short dock still shows it
         for what in ("findings", "text search"):
             reason = loaded.capabilities.refusal(what)
             if reason:
                 lines.append(f"<i>{reason}</i>")
+        lines.append(f"labels ({len(labels)}): {', '.join(labels)}")
         self.info.setText("<br>".join(lines))
