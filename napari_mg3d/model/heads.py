@@ -6,18 +6,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .distributed import batch_norm, total
 from .fusion import masked_mean
 
 
 class RowNorm(nn.Module):
     """BatchNorm1d(affine=False, track_running_stats=False) as MG-3D uses it: it normalises each
-    feature over the rows in hand (sentences of the batch). With a single row it is the identity
-    (BatchNorm would fail); it has no parameters, so checkpoints are unaffected."""
+    feature over the rows in hand (the tokens of the batch; in data-parallel training, of the global
+    batch). With a single row it is the identity (BatchNorm would fail); it has no parameters, so
+    checkpoints are unaffected."""
 
     def forward(self, x):
-        if x.shape[0] < 2:
+        if float(total(x.shape[0])) < 2:
             return x
-        return F.batch_norm(x, None, None, training=True)
+        return batch_norm(x)
 
 
 class SentenceNorm(nn.Module):
@@ -89,10 +91,15 @@ class ContrastiveHead(nn.Module):
             self.language_center = nn.BatchNorm1d(dim_in, affine=False, momentum=0.05)
 
     def _centered(self, norm, x, running: bool = False):
-        """``running``: with the running statistics, left unchanged, even in training mode."""
-        if norm is None or (norm.training and (running or x.shape[0] < 2)):
-            return x if norm is None else F.batch_norm(x, norm.running_mean, norm.running_var, training=False)
-        return norm(x)
+        """``running``: with the running statistics, left unchanged, even in training mode. In
+        training, the statistics of the global batch (every process's rows), so that the result does
+        not depend on how the batch is split."""
+        if norm is None:
+            return x
+        if not norm.training or running or float(total(x.shape[0])) < 2:
+            return F.batch_norm(x, norm.running_mean, norm.running_var, training=False, eps=norm.eps)
+        norm.num_batches_tracked.add_(1)
+        return batch_norm(x, norm.running_mean, norm.running_var, norm.momentum, norm.eps)
 
     def vision(self, x):
         x = self._centered(getattr(self, "vision_center", None), x)

@@ -198,9 +198,14 @@ class MG3D(nn.Module):
         """``sents`` (rows, hidden) the batch's real sentences and ``emb`` (rows, e) the grounding
         head's embeddings of them, ``named`` (rows, labels) what each states as present, ``stated``
         (b, labels) what each report states as present. A sentence that states something asks each
-        image of the batch whether it shows it: yes where that image's report states all of it.
+        image of the global batch (every process's) whether it shows it: yes where that image's report states all of it.
         Asked of the patch grid (the voxel path, all pairs on the input grid, would cost about 0.7 s
         a step more on a CPU). Returns (q, b, n) log-odds and (q, b) targets."""
+        from .distributed import gather_rows
+
+        # every image of the global batch answers (their patches gathered from the other processes)
+        patches, _ = gather_rows(patches)
+        stated, _ = gather_rows(stated, grad=False)
         query, targets = obj.grounding_targets(named, stated)
         c = self.config
         scores = self.grounding_head.logits(patches, sents[query], c.patch_grid, c.temperature,
@@ -233,7 +238,9 @@ class MG3D(nn.Module):
     def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None, findings=None,
                 grounding=None, regions=None) -> dict:
         """The features every pre-training objective needs, as the release computes them
-        (docs/method.md); ``objectives.pretraining_losses`` turns them into losses. ``findings``:
+        (docs/method.md); ``objectives.pretraining_losses`` turns them into losses. ``generator``:
+        the masks' random generator, one for the batch or a list of one per sample
+        (``masking.sample_generators``: a sample's masks then do not depend on its batch). ``findings``:
         (LabelPrompts, (b, labels) targets, 1 where the report states the label, 0 where not) for
         the findings objective (our addition), or None. ``grounding``: ((b, s, labels) what each
         sentence states, (b, labels) what each report states) for the grounding objective (ours

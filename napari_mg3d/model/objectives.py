@@ -13,44 +13,40 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .distributed import gather_rows, global_mean, share, world
+
 AUX_WEIGHT = 0.1
 
 
 def gather(x: torch.Tensor) -> torch.Tensor:
     """All rows from every process, with gradients flowing back to this process's rows."""
-    import torch.distributed as dist
-
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return x
-    from torch.distributed.nn.functional import all_gather
-
-    return torch.cat(all_gather(x.contiguous()), 0)
+    return gather_rows(x)[0]
 
 
 def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
     """Symmetric InfoNCE over the global batch; row i of ``a`` and ``b`` are a positive pair.
-    Inputs are L2-normalised (b, d) embeddings."""
-    import torch.distributed as dist
-
-    a_all, b_all = gather(a), gather(b)
-    offset = dist.get_rank() * a.shape[0] if dist.is_available() and dist.is_initialized() else 0
+    Inputs are L2-normalised (b, d) embeddings; each process scores its own rows against every
+    process's, and its value is its share of the global mean (``distributed.share``)."""
+    a_all, offset = gather_rows(a)
+    b_all, _ = gather_rows(b)
     targets = torch.arange(a.shape[0], device=a.device) + offset
     logits_ab = a @ b_all.t() / temperature
     logits_ba = b @ a_all.t() / temperature
-    return (F.cross_entropy(logits_ab, targets) + F.cross_entropy(logits_ba, targets)) / 2
+    both = F.cross_entropy(logits_ab, targets, reduction="sum") + F.cross_entropy(logits_ba, targets, reduction="sum")
+    return share(both / 2, a.shape[0])
 
 
 def mim_loss(reconstruction: torch.Tensor, target: torch.Tensor, voxel_mask: torch.Tensor) -> torch.Tensor:
     """MSE on the masked voxels only (``voxel_mask`` 1 where the input was zeroed)."""
     m = voxel_mask.to(reconstruction.dtype).expand_as(reconstruction)
-    return ((reconstruction - target) ** 2 * m).sum() / m.sum().clamp_min(1.0)
+    return share(((reconstruction - target) ** 2 * m).sum(), m.sum().detach())
 
 
 def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy on masked tokens; labels are -100 elsewhere."""
-    if (labels != -100).sum() == 0:
-        return logits.sum() * 0.0
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+    """Cross-entropy on masked tokens (of the global batch); labels are -100 elsewhere."""
+    flat = labels.reshape(-1)
+    summed = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), flat, ignore_index=-100, reduction="sum")
+    return share(summed, (flat != -100).sum())
 
 
 def sentence_alignment(fused: torch.Tensor, text: torch.Tensor, reports: int) -> torch.Tensor:
@@ -58,39 +54,56 @@ def sentence_alignment(fused: torch.Tensor, text: torch.Tensor, reports: int) ->
     tokens (``fused``, rows x 8) and of its input embeddings (``text``), summed over the sentences of
     a report and averaged over the ``reports`` of the batch."""
     if fused.numel() == 0:
-        return fused.sum() * 0.0
-    return (1 - F.cosine_similarity(fused, text, dim=-1)).sum() / max(int(reports), 1)
+        return share(fused.sum() * 0.0, reports)
+    return share((1 - F.cosine_similarity(fused, text, dim=-1)).sum(), reports)
 
 
 def ssm_loss(text_sentences: torch.Tensor, visual_sentences: torch.Tensor, owner: torch.Tensor,
              positive: float = 0.9, negative: float = 0.6) -> torch.Tensor:
-    """Sentence-level inter-patient similarity matching, as the release computes it: inside this
-    process's batch, for every pair of patients i < j, G = cosine of their sentences' text vectors
-    (target, no gradient) and P = cosine of their sentence-wise visual features, an S_i x S_j grid;
-    cells with G >= ``positive`` are positives, G <= ``negative`` negatives, the band between asks
-    nothing; L1(P * (pos + neg), G * pos) averaged over all S_i x S_j cells of the pair, then over
-    the pairs. ``text_sentences`` (s, d), ``visual_sentences`` (s, e) are the batch's real sentences,
-    ``owner`` (s,) their patient. Fewer than two patients: zero, still attached to the graph."""
-    patients, counts = owner.unique(return_counts=True)
+    """Sentence-level inter-patient similarity matching, the release's formula over the global
+    batch: for every pair of patients i < j, G = cosine of their sentences' text vectors (target, no
+    gradient) and P = cosine of their sentence-wise visual features, an S_i x S_j grid; cells with
+    G >= ``positive`` are positives, G <= ``negative`` negatives, the band between asks nothing;
+    L1(P * (pos + neg), G * pos) averaged over all S_i x S_j cells of the pair, then over the pairs.
+    ``text_sentences`` (s, d), ``visual_sentences`` (s, e) are this process's real sentences,
+    ``owner`` (s,) their patient, numbered within this process's batch.
+
+    The release pairs the patients of each GPU's batch only, so its loss changes with the number of
+    GPUs; here every process pairs its patients with those of every process (rows gathered, padded to
+    the longest, patients numbered by their place in the global batch), so that one process with
+    batch 4 computes what two with batch 2 do, and a run's loss does not depend on its GPU count.
+    In one process the two are the same. Fewer than two patients: zero, still in the graph."""
+    patients_here = int(owner.max()) + 1 if owner.numel() else 0
+    starts, _ = gather_rows(torch.tensor([[patients_here]], device=owner.device), grad=False)
+    offset = int(starts[: world()[0], 0].sum())
+    g_all, row0 = gather_rows(text_sentences.detach().float(), grad=False)
+    v_all, _ = gather_rows(visual_sentences.float())
+    o_all, _ = gather_rows((owner + offset)[:, None], grad=False)
+    o_all = o_all[:, 0]
+    patients, counts = o_all.unique(return_counts=True)
     if len(patients) < 2:
         return visual_sentences.sum() * 0.0
-    g = F.normalize(text_sentences.detach().float(), dim=-1)
-    g = g @ g.t()
-    v = F.normalize(visual_sentences.float(), dim=-1)
-    p = v @ v.t()
+    rows = slice(row0, row0 + len(owner))
+    g = F.normalize(g_all, dim=-1)
+    g = g[rows] @ g.t()
+    v = F.normalize(v_all, dim=-1)
+    p = F.normalize(visual_sentences.float(), dim=-1) @ v.t()
     pos = (g >= positive).to(p.dtype)
     neg = (g <= negative).to(p.dtype)
     cell = (p * (pos + neg) - g * pos).abs()
-    size = counts[torch.searchsorted(patients, owner)].to(p.dtype)  # S of each row's patient
-    pair = (owner[:, None] < owner[None, :]).to(p.dtype) / (size[:, None] * size[None, :])
+    size = counts[torch.searchsorted(patients, o_all)].to(p.dtype)  # S of each row's patient
+    mine = o_all[rows]
+    pair = (mine[:, None] < o_all[None, :]).to(p.dtype) / (size[rows][:, None] * size[None, :])
     pairs = len(patients) * (len(patients) - 1) / 2
-    return (cell * pair).sum() / pairs
+    # this process's pairs (its patients against every later one); data-parallel averaging divides by
+    # the world size, which the factor undoes
+    return (cell * pair).sum() / pairs * world()[1]
 
 
 def finding_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy of each label's (positive - negative prompt) log-odds against what the
     report states of it (1 present or uncertain, 0 denied or not mentioned)."""
-    return F.binary_cross_entropy_with_logits(logits, targets.to(logits))
+    return global_mean(F.binary_cross_entropy_with_logits(logits, targets.to(logits), reduction="none"))
 
 
 def grounding_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -100,9 +113,9 @@ def grounding_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     patch of it does. ``targets`` (q, b): 1 where image b's report states all that sentence q
     states. No sentence to ask about: zero, still attached to the graph."""
     if scores.numel() == 0:
-        return scores.sum() * 0.0
+        return share(scores.sum() * 0.0, 0)
     pooled = torch.logsumexp(scores, -1) - math.log(scores.shape[-1])
-    return F.binary_cross_entropy_with_logits(pooled, targets.to(pooled))
+    return global_mean(F.binary_cross_entropy_with_logits(pooled, targets.to(pooled), reduction="none"))
 
 
 def grounding_targets(named: torch.Tensor, stated: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -123,10 +136,10 @@ def region_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     left: zero, still attached to the graph."""
     logits, masks = _with_masks(logits, masks)
     if logits.numel() == 0:
-        return logits.sum() * 0.0
+        return share(logits.sum() * 0.0, 0)
     target = masks.to(logits) / masks.to(logits).sum(-1, keepdim=True).clamp_min(1e-12)
     entropy = torch.special.entr(target).sum(-1)  # - sum t log t
-    return (-(target * torch.log_softmax(logits, -1)).sum(-1) - entropy).mean()
+    return global_mean(-(target * torch.log_softmax(logits, -1)).sum(-1) - entropy)
 
 
 def _with_masks(logits: torch.Tensor, masks: torch.Tensor):
@@ -147,13 +160,13 @@ def peak_loss(logits: torch.Tensor, masks: torch.Tensor, sharpness: float = 5.0)
     where the viewer marks a sentence's peak (a bright rib beside an effusion otherwise wins)."""
     logits, masks = _with_masks(logits, masks)
     if logits.numel() == 0:
-        return logits.sum() * 0.0
+        return share(logits.sum() * 0.0, 0)
     masks = masks.to(logits)
     inside = masks >= 0.5 * masks.amax(-1, keepdim=True)
     scaled = logits * sharpness
     high_in = torch.logsumexp(scaled.masked_fill(~inside, -1e9), -1) / sharpness
     high_out = torch.logsumexp(scaled.masked_fill(inside, -1e9), -1) / sharpness
-    return F.softplus(high_out - high_in).mean()
+    return global_mean(F.softplus(high_out - high_in))
 
 
 DEFAULT_WEIGHTS = {"mlm": 1.0, "align": AUX_WEIGHT, "mim": 1.0, "cml": AUX_WEIGHT, "dcl": AUX_WEIGHT,

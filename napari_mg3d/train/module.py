@@ -5,11 +5,14 @@ from __future__ import annotations
 import lightning as L
 import torch
 
+from ..data.report_inputs import ReportInputs
 from ..knowledge.labels import label_report
 from ..knowledge.prompts import default_prompts
 from ..model import objectives as obj
 from ..model.factory import create_model
+from ..model.distributed import total, world
 from ..model.findings import LabelPrompts
+from ..model.masking import sample_generators
 from .schedule import scheduled
 
 ENCODER_PREFIXES = ("vision_encoder.", "language_encoder.")
@@ -23,6 +26,11 @@ def stated_labels(texts: list[str], labels: tuple[str, ...]) -> torch.Tensor:
 
 
 class PretrainModule(L.LightningModule):
+    """Pre-training: the dataset makes each case's report inputs (``report_inputs``) in the DataLoader
+    workers; a step moves the batch to the device, draws each sample's masks from (seed, step, its
+    dataset index) and computes the losses, so that its result does not depend on how the global
+    batch is split between processes (tests/train/test_distributed.py)."""
+
     def __init__(self, config: dict):
         super().__init__()
         self.save_hyperparameters({"config": config})
@@ -36,9 +44,9 @@ class PretrainModule(L.LightningModule):
         # items need region masks (the region and peak terms)
         self.wants_regions = (weights["regions"] > 0 or weights["peaks"] > 0) and self.model.config.grounding
 
-    def stated(self, texts: list[str]) -> torch.Tensor:
-        """(n, labels) 1 where a text (report or sentence) states a label as present or uncertain."""
-        return stated_labels(texts, self.labels).to(self.device)
+    def report_inputs(self) -> ReportInputs:
+        """What the dataset makes of each case's report for this model (tokens, sentences, labels)."""
+        return ReportInputs(self.model.tokenizer, self.model.config.text.max_tokens, self.labels)
 
     def findings(self, stated: torch.Tensor):
         """(label prompts, ``stated``) for the findings objective, or None when it is off."""
@@ -48,48 +56,44 @@ class PretrainModule(L.LightningModule):
         """(``named``, ``stated``) for the grounding objective, or None when it is off."""
         return (named, stated) if self.grounded else None
 
-    def regions(self, named: torch.Tensor | None, masks: list[dict] | None, size):
-        """((r, 2) image and sentence slot, (r, *size) mask) of each sentence slot that ``named``
-        says names a finding whose mask its case's ``masks`` (label -> mask on the input grid of
-        ``size``) holds (the union where it names several), for the region objective; None when it
-        is off or the batch has no masks. None found: r = 0 (every rank runs the same graph)."""
-        if not self.wants_regions or masks is None:
+    def regions(self, batch: dict, size):
+        """((r, 2) image and sentence slot, (r, *size) mask) of each sentence that names a finding
+        whose mask its case has (the dataset's ``region_slots``, ``region_masks``), for the region
+        objective; None when it is off. None in the batch: r = 0 (every rank runs the same graph)."""
+        if not self.wants_regions:
             return None
-        slots, found = [], []
-        for i, case in enumerate(masks):
-            for k in range(named.shape[1]):
-                names = [self.labels[j] for j in named[i, k].nonzero()[:, 0].tolist()]
-                parts = [case[n] for n in names if n in case]
-                if parts and (union := torch.stack(parts).amax(0)).sum() > 0:
-                    slots.append((i, k))
-                    found.append(union)
-        if not slots:
+        slots = batch.get("region_slots")
+        if slots is None or len(slots) == 0:
             none = torch.zeros(0, 2, dtype=torch.long, device=self.device)
             return none, torch.zeros(0, *size, device=self.device)
-        return torch.tensor(slots, device=self.device), torch.stack(found).to(self.device)
+        return slots.to(self.device), batch["region_masks"].to(self.device)
 
-    def named(self, batch) -> torch.Tensor:
-        """(b, s, labels) what each sentence slot of the tokenised ``batch`` states as present."""
-        b, s = batch.sentence_mask.shape
-        named = torch.zeros(b, s, len(self.labels), device=self.device)
-        for row, sentences in enumerate(batch.sentences):
-            texts = sentences[:s]
-            if texts:
-                named[row, : len(texts)] = self.stated(texts)
-        return named
+    def losses(self, batch: dict, step: int) -> dict:
+        """Every pre-training loss of a collated batch (with ``reports``, ``stated``, ``named`` and
+        ``index`` from a ``CaseDataset`` with ``text``) at training step ``step``. In data-parallel
+        training each process's values are its share of the global batch's (``model.distributed``)."""
+        reports = batch["reports"].to(self.device)
+        stated = batch["stated"].to(self.device)
+        named = batch["named"].to(self.device)
+        volume = batch["volume"].to(self.device)
+        generators = sample_generators(self.config.get("seed", 0), step, batch["index"].tolist())
+        features = self.model(volume, reports, generator=generators, findings=self.findings(stated),
+                              grounding=self.grounding(named, stated), regions=self.regions(batch, volume.shape[2:]))
+        return obj.pretraining_losses(features, self.model.config.loss_weights)
 
     def training_step(self, batch, batch_idx):
-        reports = self.model.tokenize(batch["report"]).to(self.device)
-        stated = self.stated(batch["report"])
-        named = self.named(reports) if self.grounded or self.wants_regions else None
-        volume = batch["volume"]
-        features = self.model(volume, reports, findings=self.findings(stated),
-                              grounding=self.grounding(named, stated),
-                              regions=self.regions(named, batch.get("regions"), volume.shape[2:]))
-        losses = obj.pretraining_losses(features, self.model.config.loss_weights)
-        size = volume.shape[0]
-        logs = {f"train/{k}": v.detach() for k, v in losses.items()}
-        logs["train/global_batch"] = float(obj.gather(torch.zeros(size, 1, device=self.device)).shape[0])
+        losses = self.losses(batch, self.global_step)
+        size = batch["volume"].shape[0]
+        names = sorted(losses)
+        values = torch.stack([losses[k].detach().float() for k in names])
+        rank, world_size = world()
+        if world_size > 1:  # each process holds its share: their mean is the global batch's loss
+            import torch.distributed as dist
+
+            dist.all_reduce(values)
+            values = values / world_size
+        logs = {f"train/{k}": v for k, v in zip(names, values)}
+        logs["train/global_batch"] = float(total(size))
         self.log_dict(logs, batch_size=size, prog_bar=False, sync_dist=False)
         return losses["loss"]
 

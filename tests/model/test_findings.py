@@ -60,7 +60,8 @@ def test_the_module_trains_the_findings_the_reports_state():
     cases = [make_case(i, shape=(8, 8, 8)) for i in range(3)]
     module = PretrainModule({"model": "mg3d-tiny"})
     reports = [c.report for c in cases]
-    prompts, targets = module.findings(module.stated(reports))
+    inputs = module.report_inputs()
+    prompts, targets = module.findings(torch.from_numpy(inputs.stated(reports)))
     for row, case in enumerate(cases):  # the report's statements are the generator's truth here
         for label, value in case.labels.items():
             assert targets[row, prompts.labels.index(label)].item() == value

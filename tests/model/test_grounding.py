@@ -3,9 +3,12 @@ multiple-instance, on what the reports state."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
+from napari_mg3d.data.dataset import collate, sentence_regions
+from napari_mg3d.data.report_inputs import collate_reports
 from napari_mg3d.data.synthetic import make_case
 from napari_mg3d.model import objectives as obj
 from napari_mg3d.model.factory import create_model
@@ -68,14 +71,14 @@ def test_the_module_asks_with_the_sentences_that_state_findings():
     cases = [make_case(i, shape=(8, 8, 8)) for i in range(3)]
     module = PretrainModule({"model": "mg3d-tiny"})
     reports = [c.report for c in cases]
-    batch = module.model.tokenize(reports)
-    stated = module.stated(reports)
-    named = module.named(batch)
+    inputs = module.report_inputs()
+    batch, stated, named = collate_reports([inputs(r) for r in reports])
     _, same = module.grounding(named, stated)
     assert same is stated and named.shape == (*batch.sentence_mask.shape, len(module.labels))
     for row, case in enumerate(cases):
         for k, text in enumerate(batch.sentences[row][: named.shape[1]]):
-            assert torch.equal(named[row, k], module.stated([text])[0])
+            if batch.sentence_mask[row, k]:
+                assert torch.equal(named[row, k], torch.from_numpy(inputs.stated([text])[0]))
         # a finding the report states is stated by one of its sentences; one it denies by none
         for label, value in case.labels.items():
             assert named[row, :, module.labels.index(label)].max().item() == value
@@ -236,34 +239,36 @@ def test_the_module_pairs_sentences_with_the_masks_of_what_they_name():
     cases = [make_case(i, shape=(8, 8, 8)) for i in range(3)]
     module = PretrainModule({"model": "mg3d-tiny"})
     assert module.wants_regions
-    batch = module.model.tokenize([c.report for c in cases])
-    named = module.named(batch)
+    inputs = module.report_inputs()
     label = {f: lab for f, lab in zip(("nodule", "pleural_effusion", "consolidation", "cardiomegaly", "emphysema",
                                        "arterial_calcification"), ("Lung nodule", "Pleural effusion", "Consolidation",
                                                                    "Cardiomegaly", "Emphysema",
                                                                    "Arterial wall calcification"))}
-    masks = [{label[f]: torch.from_numpy(m.astype("float32")) for f, m in c.findings.items()} for c in cases]
-    slots, found = module.regions(named, masks, (8, 8, 8))
-    expected = []
-    for i, case in enumerate(masks):
-        for k in range(named.shape[1]):
-            names = [module.labels[j] for j in named[i, k].nonzero()[:, 0].tolist() if module.labels[j] in case]
-            union = torch.stack([case[n] for n in names]).amax(0) if names else None
+    masks = [{label[f]: m.astype("float32") for f, m in c.findings.items()} for c in cases]
+    items = []
+    for case, mask in zip(cases, masks):
+        text = inputs(case.report)
+        slots, found = sentence_regions(text["named"], module.labels, mask, (8, 8, 8))
+        expected = []
+        for k, row in enumerate(text["named"]):
+            names = [module.labels[j] for j in row.nonzero()[0] if module.labels[j] in mask]
+            union = np.max([mask[n] for n in names], 0) if names else None
             if names and union.sum() > 0:  # a mask too small for this grid is no target
-                expected.append(((i, k), union))
-    assert expected and slots.tolist() == [list(e[0]) for e in expected]
-    assert all(torch.equal(f, e[1]) for f, e in zip(found, expected))
-    none = module.regions(named, [{} for _ in cases], (8, 8, 8))
-    assert none[0].shape == (0, 2) and none[1].shape == (0, 8, 8, 8)
+                expected.append((k, union))
+        assert slots == [k for k, _ in expected]
+        assert all(np.array_equal(f, e) for f, (_, e) in zip(found, expected))
+        up = torch.nn.functional.interpolate(torch.from_numpy(found)[None], size=(64, 64, 64))[0].numpy() \
+            if len(found) else np.zeros((0, 64, 64, 64), np.float32)
+        items.append({"id": str(len(items)), "index": len(items), "volume": np.random.rand(1, 64, 64, 64).astype(np.float32),
+                      "report": case.report, "labels": {}, "text": text, "region_slots": slots, "region_masks": up})
+    none = sentence_regions(inputs(cases[0].report)["named"], module.labels, {}, (8, 8, 8))
+    assert none[0] == [] and none[1].shape == (0, 8, 8, 8)
+    batch = collate(items)
+    assert batch["region_slots"].tolist() == [[i, k] for i, it in enumerate(items) for k in it["region_slots"]]
+    assert len(batch["region_slots"]) and module.regions(batch, (64, 64, 64))[1].shape[1:] == (64, 64, 64)
     model = module.model.train()
     model.zero_grad()
-    reports = model.tokenize([c.report for c in cases])
-    volume = torch.rand(3, 1, 64, 64, 64)
-    masks64 = [{k: torch.nn.functional.interpolate(v[None, None], size=(64, 64, 64))[0, 0] for k, v in m.items()}
-               for m in masks]
-    losses = obj.pretraining_losses(model(volume, reports, generator=torch.Generator().manual_seed(0),
-                                          regions=module.regions(named, masks64, (64, 64, 64))),
-                                    model.config.loss_weights)
+    losses = module.losses(batch, step=0)
     (losses["regions"] + losses["peaks"]).backward()
     assert torch.isfinite(losses["regions"]) and losses["regions"] > 0 and torch.isfinite(losses["peaks"])
     assert model.grounding_head.voxel_query.weight.grad.abs().sum() > 0  # the voxel path learns from it
