@@ -156,9 +156,17 @@ class MIMDecoder(nn.Module):
             ]
         layers.append(nn.Conv3d(channels[-1], 1, 1))
         self.conv = nn.Sequential(*layers)
+        self.checkpointing = False  # activation checkpointing of each block while gradients are on
 
     def forward(self, x):
-        return self.conv(x)
+        if not self.checkpointing:
+            return self.conv(x)
+        from .swin import checkpointed
+
+        blocks = list(self.conv)
+        for start in range(0, len(blocks) - 1, 4):  # conv, norm, activation, upsampling
+            x = checkpointed(nn.Sequential(*blocks[start:start + 4]), x)
+        return blocks[-1](x)
 
 
 class GroundingHead(nn.Module):

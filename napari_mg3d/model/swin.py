@@ -11,6 +11,16 @@ from torch import nn
 from .window_attention import WindowAttention, window_plan
 
 
+def checkpointed(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``module(x)``, its activations recomputed in the backward pass instead of kept (less memory,
+    about one more forward's time), when gradients are on; plain otherwise."""
+    if not torch.is_grad_enabled():
+        return module(x)
+    from torch.utils.checkpoint import checkpoint
+
+    return checkpoint(module, x, use_reentrant=False)
+
+
 class Mlp(nn.Module):
     def __init__(self, dim: int, hidden: int):
         super().__init__()
@@ -109,13 +119,15 @@ class SwinEncoder(nn.Module):
             setattr(self, f"layers{i + 1}", nn.ModuleList([layer]))
         self.num_layers = len(depths)
         self.num_features = embed_dim * 2 ** len(depths)
+        self.checkpointing = False  # activation checkpointing of each stage while gradients are on
 
     def stages(self, x) -> list:
         """The patch embedding's and each layer's output, channels-last (b, d, h, w, c), unnormalised:
         each one is the next one's input (what gradient-based maps differentiate)."""
         outs = [self.patch_embed(x).permute(0, 2, 3, 4, 1).contiguous()]
         for i in range(1, self.num_layers + 1):
-            outs.append(getattr(self, f"layers{i}")[0](outs[-1]))
+            layer = getattr(self, f"layers{i}")[0]
+            outs.append(checkpointed(layer, outs[-1]) if self.checkpointing else layer(outs[-1]))
         return outs
 
     def forward(self, x, normalize: bool = True):

@@ -33,6 +33,8 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
         raise InputError(f"{config.manifest} has no usable cases in the train split")
     val_cases = held_out_cases(config, out)
     module = PretrainModule(config.to_dict())
+    module.model.vision_encoder.checkpointing = config.activation_checkpointing
+    module.model.mim_swin_unter_head.checkpointing = config.activation_checkpointing
     data = CaseDataset(None, profile, cache_dir=cache, cases=train_cases, regions=module.wants_regions,
                        text=module.report_inputs())
     held_out = CaseDataset(None, profile, cache_dir=cache, cases=val_cases)

@@ -51,6 +51,32 @@ def held_out_cases(config, out: Path, minimum: int = 2) -> list:
     return []
 
 
+def resolved_trainer(settings: dict) -> dict:
+    """Lightning's settings with the defaults resolved: precision None is bf16 mixed precision where
+    the accelerator is a CUDA GPU that has bf16 (Ampere and later), float32 elsewhere."""
+    import torch
+
+    out = dict(settings)
+    if out.get("precision") is None:
+        gpu = out.get("accelerator", "auto") in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+        out["precision"] = "bf16-mixed" if gpu and torch.cuda.is_bf16_supported() else "32-true"
+    return out
+
+
+def loader_workers(setting: int | None) -> int:
+    """DataLoader workers: the setting, else up to 4 (one core left to the training process) where
+    new processes fork (Linux: the dataset is shared, not pickled), else none."""
+    import multiprocessing
+    import os
+
+    if setting is not None:
+        return int(setting)
+    if multiprocessing.get_start_method(allow_none=True) not in (None, "fork") or not hasattr(os, "fork") \
+            or sys.platform != "linux":
+        return 0
+    return max(0, min(4, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) - 1))
+
+
 def fit(config, module, data, validation, out: Path, last: Path, resume: bool):
     """Train ``module`` on ``data`` (a dataset with a ``collate``) under Lightning; returns the trainer."""
     import lightning as L
@@ -58,16 +84,21 @@ def fit(config, module, data, validation, out: Path, last: Path, resume: bool):
 
     from .callbacks import AtomicCheckpoint, JsonlMetrics, StopRequest
 
+    workers = loader_workers(config.num_workers)
     loader = torch.utils.data.DataLoader(data, batch_size=config.batch_size, shuffle=True, drop_last=True,
-                                         collate_fn=data.collate, num_workers=config.num_workers)
-    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+                                         collate_fn=data.collate, num_workers=workers,
+                                         persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())
+    trainer_settings = resolved_trainer(config.trainer)
+    # the config as run: every default resolved (workers, precision)
+    (out / "config.json").write_text(json.dumps({**config.to_dict(), "num_workers": workers,
+                                                 "trainer": trainer_settings}, indent=2))
     trainer = L.Trainer(
         max_steps=config.max_steps, default_root_dir=str(out), enable_checkpointing=False,
         logger=L.pytorch.loggers.TensorBoardLogger(str(out), name="tensorboard"),
         callbacks=[JsonlMetrics(out / "metrics.jsonl", config.log_every),
                    AtomicCheckpoint(out, config.checkpoint_every), StopRequest(out), validation],
         log_every_n_steps=config.log_every, enable_progress_bar=False, enable_model_summary=False,
-        use_distributed_sampler=True, **config.trainer,
+        use_distributed_sampler=True, **trainer_settings,
     )
     # our own checkpoints hold only tensors and plain values: load them without running code
     trainer.fit(module, loader, ckpt_path=str(last) if resume else None, weights_only=True)

@@ -53,3 +53,24 @@ def test_state_dict_keys_are_the_official_vision_encoder_keys(shared_data):
     ours = {k: list(v.shape) for k, v in SwinEncoder(embed_dim=48).state_dict().items()}
     assert list(ours) == list(official)
     assert ours == official
+
+
+def test_activation_checkpointing_gives_the_same_gradients():
+    """Recomputed activations (``checkpointing``) change memory and time, not the result: the Swin
+    stages and the MIM decoder, forward and backward, with it and without."""
+    from napari_mg3d.model.heads import MIMDecoder
+
+    torch.manual_seed(0)
+    encoder, decoder = SwinEncoder(embed_dim=12), MIMDecoder(96, 3)
+    x = torch.randn(2, 1, 32, 32, 32)
+    results = []
+    for on in (False, True):
+        encoder.checkpointing = decoder.checkpointing = on
+        encoder.zero_grad()
+        decoder.zero_grad()
+        maps = encoder(x)
+        out = decoder(maps[-2])
+        (out.square().mean() + maps[-1].mean()).backward()
+        results.append([out.detach()] + [p.grad.clone() for p in [*encoder.parameters(), *decoder.parameters()]])
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(*results))
+

@@ -41,7 +41,14 @@ def _metrics(out):
 def test_schedule_and_config(tmp_path):
     assert [round(warmup_linear(s, 2, 6), 2) for s in range(7)] == [0.5, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
     config = load_config(None, ["max_steps=7", "trainer.devices=2", "model=mg3d-tiny"])
-    assert config.max_steps == 7 and config.trainer["devices"] == 2 and config.trainer["precision"] == "32-true"
+    assert config.max_steps == 7 and config.trainer["devices"] == 2 and config.trainer["precision"] is None
+    from napari_mg3d.train.run import loader_workers, resolved_trainer
+
+    # on a CPU (or a GPU without bf16) the default precision is float32; what is set is kept
+    expected = "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
+    assert resolved_trainer(config.trainer)["precision"] == expected
+    assert resolved_trainer({**config.trainer, "precision": "16-mixed"})["precision"] == "16-mixed"
+    assert loader_workers(3) == 3 and 0 <= loader_workers(None) <= 4
     from napari_mg3d.io import InputError
 
     with pytest.raises(InputError, match="unknown training setting 'maxsteps'"):
@@ -63,6 +70,9 @@ def test_pretrain_logs_checkpoints_and_exports(synth, tmp_path):
     assert meta["model_config"]["name"] == "mg3d-tiny" and meta["profile"]["name"] == "synthetic-tiny"
     assert meta["step"] == 4 and len(meta["prompts"]) == 18
     assert (out / "tensorboard").is_dir()
+    ran = json.loads((out / "config.json").read_text())  # the config as run, every default resolved
+    assert ran["trainer"]["precision"] in ("32-true", "bf16-mixed") and isinstance(ran["num_workers"], int)
+    assert ran["max_steps"] == 4 and ran["manifest"] == str(synth)
 
 
 def test_sigkill_then_resume_keeps_step_and_optimizer(synth, tmp_path):
@@ -93,12 +103,32 @@ def test_sigkill_then_resume_keeps_step_and_optimizer(synth, tmp_path):
     assert [s["step"] for s in starts] == [0, step]
 
 
-def test_two_process_ddp_on_cpu_sees_the_global_batch(synth, tmp_path):
+def test_two_process_ddp_on_cpu_trains_on_reports_of_different_lengths(synth, tmp_path):
+    """`mg3d pretrain` on two gloo processes, each with its own number of sentences per batch (the
+    gather of unequal rows once failed here: 'Received data size doesn't match expected size')."""
+    import csv
+
+    from napari_mg3d.knowledge import split_sentences
+
+    rows = list(csv.DictReader(synth.open()))
+    pool = [s.text for row in rows for s in split_sentences((synth.parent / row["report"]).read_text())]
+    for i, row in enumerate(rows):
+        report = tmp_path / f"report-{i}.txt"
+        report.write_text(" ".join(pool[i * 7:][: 1 + (i * 5) % 11]))  # 1 to 11 sentences
+        row.update(report=str(report), volume=str(synth.parent / row["volume"]),
+                   segmentation=str(synth.parent / row["segmentation"]),
+                   regions=json.dumps({k: str(synth.parent / v) for k, v in json.loads(row["regions"]).items()}))
+    manifest = tmp_path / "manifest.csv"
+    with manifest.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     out = tmp_path / "ddp"
-    _pretrain(synth, out, "max_steps=2", "checkpoint_every=2", "trainer.devices=2", "trainer.strategy=ddp",
+    _pretrain(manifest, out, "max_steps=3", "checkpoint_every=3", "trainer.devices=2", "trainer.strategy=ddp",
               "trainer.accelerator=cpu")
     steps = [r for r in _metrics(out) if "loss" in r]
-    assert steps and all(r["global_batch"] == 4 for r in steps)  # 2 processes x batch 2
+    assert [r["step"] for r in steps] == [1, 2, 3] and all(r["global_batch"] == 4 for r in steps)  # 2 x batch 2
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in steps)
     assert (out / "model.safetensors").is_file()
 
 
