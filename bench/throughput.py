@@ -1,10 +1,13 @@
-"""MG-3D pre-training throughput (samples/s) through the real Lightning module and trainer, for
-each precision side by side in one run: float32 against bf16 mixed precision.
+"""MG-3D pre-training throughput (samples/s) and peak memory through the real Lightning module and
+trainer, side by side in one run: float32, bf16 mixed precision, and bf16 with activation
+checkpointing of the Swin stages and the MIM decoder. Each variant runs in its own process, so its
+peak is its own (GPU: the allocator's peak; CPU: the process's peak resident memory).
 
 Random volumes of the model's input size and synthetic reports; the text encoder has the
 model's architecture with random weights (no hub here), saved once to a temporary folder
 together with a BERT WordPiece tokenizer (``--tokenizer``, default: the offline MiniLM's).
 Usage: python bench/throughput.py [--model mg3d-swin-b] [--batch 4] [--steps 30] [--warmup 10]
+       [--variants 32-true bf16-mixed bf16-mixed+ckpt]
 """
 
 from __future__ import annotations
@@ -58,30 +61,32 @@ class Timer:
         self.start = self.end = None
 
 
-def measure(model_name: str, text: str, precision: str, batch: int, steps: int, warmup: int) -> dict:
+def measure(model_name: str, text: str, variant: str, batch: int, steps: int, warmup: int) -> dict:
+    import resource
+
     import lightning as L
     import numpy as np
     import torch
 
+    from napari_mg3d.data.dataset import collate
     from napari_mg3d.data.synthetic import make_case
     from napari_mg3d.model.config import get_config
     from napari_mg3d.train.config import TrainConfig
     from napari_mg3d.train.module import PretrainModule
 
+    precision, _, extra = variant.partition("+")
     config = get_config(model_name)
-    reports = [make_case(i, shape=(8, 16, 16)).report for i in range(16)]
-    rng = np.random.default_rng(0)
-    volumes = rng.random((16, 1, *config.image_size), dtype=np.float32)
-    items = [{"id": str(i), "volume": volumes[i], "report": reports[i], "labels": {}} for i in range(16)]
-
-    def collate(rows):
-        return {"id": [r["id"] for r in rows], "volume": torch.from_numpy(np.stack([r["volume"] for r in rows])),
-                "report": [r["report"] for r in rows], "labels": [{} for _ in rows]}
-
-    loader = torch.utils.data.DataLoader(items, batch_size=batch, shuffle=True, drop_last=True, collate_fn=collate)
     settings = TrainConfig(model=model_name, model_overrides={"text.name": text}, lr=1e-5, warmup_steps=10,
                            max_steps=warmup + steps).to_dict()
     module = PretrainModule(settings)
+    module.model.vision_encoder.checkpointing = module.model.mim_swin_unter_head.checkpointing = extra == "ckpt"
+    inputs = module.report_inputs()
+    rng = np.random.default_rng(0)
+    items = [{"id": str(i), "index": i, "volume": rng.random((1, *config.image_size), dtype=np.float32),
+              "report": (report := make_case(i, shape=(8, 16, 16)).report), "labels": {}, "text": inputs(report)}
+             for i in range(16)]
+    loader = torch.utils.data.DataLoader(items, batch_size=batch, shuffle=True, drop_last=True,
+                                         collate_fn=lambda rows: collate(rows, inputs.pad_id))
     timer = Timer(warmup)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -90,32 +95,51 @@ def measure(model_name: str, text: str, precision: str, batch: int, steps: int, 
                         accelerator="auto", devices=1)
     trainer.fit(module, loader)
     seconds = timer.end - timer.start
-    peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else float("nan")
+    if torch.cuda.is_available():
+        peak = torch.cuda.max_memory_allocated() / 2**30
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
     return {"samples_per_s": steps * batch / seconds, "s_per_step": seconds / steps, "peak_gib": peak}
 
 
 def main() -> None:
+    import json
+    import subprocess
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="mg3d-swin-b")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--steps", type=int, default=30, help="timed steps")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
-    parser.add_argument("--precision", nargs="*", default=["32-true", "bf16-mixed"])
+    parser.add_argument("--variants", nargs="*", default=["32-true", "bf16-mixed", "bf16-mixed+ckpt"],
+                        help="Lightning precision, +ckpt for activation checkpointing")
     parser.add_argument("--tokenizer", default=None, help="folder with a BERT vocab.txt (default: MiniLM's)")
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # a variant, in this process
+    parser.add_argument("--text", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     import torch
 
     torch.set_float32_matmul_precision("high")
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+    if args.one:
+        print(json.dumps(measure(args.model, args.text, args.one, args.batch, args.steps, args.warmup)))
+        return
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU (no GPU lent)"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         text = text_folder(args.model, args.tokenizer, Path(tmp))
-        for precision in args.precision:
-            r = measure(args.model, text, precision, args.batch, args.steps, args.warmup)
-            rows.append([precision, f"{r['samples_per_s']:.2f}", f"{r['s_per_step']:.3f}", f"{r['peak_gib']:.1f}"])
-            print(f"{precision}: {r}", flush=True)
+        for variant in args.variants:
+            cmd = [sys.executable, __file__, "--one", variant, "--text", text, "--model", args.model,
+                   "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup)]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode:
+                print(done.stderr[-2000:], file=sys.stderr)
+                rows.append([variant, "failed", "", ""])
+                continue
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append([variant, f"{r['samples_per_s']:.2f}", f"{r['s_per_step']:.3f}", f"{r['peak_gib']:.1f}"])
+            print(f"{variant}: {r}", flush=True)
     print(f"{args.model} pre-training, batch {args.batch}, {args.steps} timed steps after {args.warmup}, on {device}")
-    print_table(["precision", "samples/s", "s/step", "peak GiB"], rows)
+    print_table(["variant", "samples/s", "s/step", "peak GiB"], rows)
 
 
 if __name__ == "__main__":

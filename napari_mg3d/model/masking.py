@@ -30,20 +30,30 @@ def _per_row(generator, batch: int) -> list:
     return [generator] * batch
 
 
-def block_mask(shape: tuple[int, int, int], block: int, ratio: float, batch: int, generator=None) -> torch.Tensor:
-    """(batch, 1, d, h, w) float mask, 1 on ``ratio`` of the non-overlapping ``block``^3 blocks.
-    ``generator``: one for the batch, or a list of one per row."""
+def block_grid(shape: tuple[int, int, int], block: int, ratio: float, batch: int, generator=None) -> torch.Tensor:
+    """(batch, 1, gd, gh, gw) float grid of the ``block``^3 blocks of a volume of ``shape``, 1 on
+    ``ratio`` of them (each row drawn from its generator). Small: draw it on the host, move it to the
+    device, and ``expand_blocks`` there."""
     grid = [-(-s // block) for s in shape]
     n = grid[0] * grid[1] * grid[2]
     k = int(round(ratio * n))
     scores = torch.stack([torch.rand(n, generator=g) for g in _per_row(generator, batch)]) if batch else \
         torch.zeros(0, n)
-    chosen = scores.argsort(1)[:, :k]
     blocks = torch.zeros(batch, n)
-    blocks.scatter_(1, chosen, 1.0)
-    blocks = blocks.view(batch, 1, *grid)
+    blocks.scatter_(1, scores.argsort(1)[:, :k], 1.0)
+    return blocks.view(batch, 1, *grid)
+
+
+def expand_blocks(blocks: torch.Tensor, block: int, shape: tuple[int, int, int]) -> torch.Tensor:
+    """(batch, 1, d, h, w) voxel mask of a ``block_grid``, on the grid's device."""
     full = blocks.repeat_interleave(block, 2).repeat_interleave(block, 3).repeat_interleave(block, 4)
     return full[:, :, : shape[0], : shape[1], : shape[2]]
+
+
+def block_mask(shape: tuple[int, int, int], block: int, ratio: float, batch: int, generator=None) -> torch.Tensor:
+    """(batch, 1, d, h, w) float mask, 1 on ``ratio`` of the non-overlapping ``block``^3 blocks.
+    ``generator``: one for the batch, or a list of one per row."""
+    return expand_blocks(block_grid(shape, block, ratio, batch, generator), block, shape)
 
 
 def word_tensor(word_ids: list[list[int | None]], length: int) -> torch.Tensor:

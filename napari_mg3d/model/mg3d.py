@@ -247,7 +247,7 @@ class MG3D(nn.Module):
         too; the model needs ``config.grounding``), or None. ``regions``: ((r, 2) image and sentence
         slot of each sentence naming a finding, (r, D, H, W) that finding's mask on the input grid)
         for the region objective (ours; grounded report data), or None."""
-        from .masking import block_mask, whole_word_mask
+        from .masking import block_grid, expand_blocks, whole_word_mask
 
         c = self.config
         b = volume.shape[0]
@@ -257,6 +257,14 @@ class MG3D(nn.Module):
         owner = torch.arange(b, device=volume.device)[:, None].expand_as(smask)[rows]
         out: dict = {"temperature": c.temperature, "ssm_bounds": (c.ssm_positive, c.ssm_negative)}
 
+        # the masks first, on the host, before the device has work queued (the token ids' copy back
+        # then waits for nothing): MIM's block grid (the voxel mask is made on the device) and MLM's words
+        shape = tuple(volume.shape[2:])
+        blocks = block_grid(shape, c.mim_block, c.mim_ratio, b, generator)
+        vocab = self.language_encoder.config.vocab_size
+        masked_ids, labels = whole_word_mask(batch.input_ids.cpu(), batch.word_ids, c.mlm_ratio,
+                                             self.tokenizer.mask_token_id, vocab, generator)
+
         feats = self.vision_encoder(volume)
         img = self.tokens_of(feats[-1])
         txt = self.text_tokens(batch.input_ids, batch.attention_mask)
@@ -265,7 +273,7 @@ class MG3D(nn.Module):
         img_uni = self.uni_modal_vision_pooler(img)
 
         # MIM: a masked volume fused with the unmasked report's sentences, reconstructed
-        voxel_mask = block_mask(tuple(volume.shape[2:]), c.mim_block, c.mim_ratio, b, generator).to(volume)
+        voxel_mask = expand_blocks(blocks.to(volume), c.mim_block, shape)
         img_masked = self.image_tokens(volume * (1 - voxel_mask))
         fused_masked_img, _ = self.fuse_image_with_sentences(img_masked, fixed, smask)
         grid = fused_masked_img.transpose(1, 2).reshape(b, -1, *c.grid)
@@ -274,9 +282,6 @@ class MG3D(nn.Module):
 
         # MLM: a masked report fused with the unmasked volume, its words predicted; SAL: each
         # sentence of the predicted tokens against the same sentence's input embeddings
-        vocab = self.language_encoder.config.vocab_size
-        masked_ids, labels = whole_word_mask(batch.input_ids.cpu(), batch.word_ids, c.mlm_ratio,
-                                             self.tokenizer.mask_token_id, vocab, generator)
         out["mlm_input_ids"] = masked_ids
         txt_masked = self.text_tokens(masked_ids.to(volume.device), batch.attention_mask)
         fused_masked_txt, _ = self.fuse_text_with_image(txt_masked, img, tmask)

@@ -16,7 +16,7 @@ class RunSettings:
     manifest: str = ""
     out: str = "runs/run"
     profile: str | None = None  # default: the model's profile
-    cache_dir: str | None = None  # default: <out>/cache
+    cache_dir: str | None = None  # default: the shared cache (data.cache.default_folder)
     batch_size: int = 4
     max_steps: int = 1000
     lr: float = 1e-5
@@ -29,7 +29,7 @@ class RunSettings:
     val_max_cases: int = 200
     bad_cases: str = "skip"  # a manifest's bad rows are listed and "skip"ped, or the run "refuse"s
     seed: int = 0
-    num_workers: int | None = None  # DataLoader workers; default: up to 4 where processes fork (Linux), else 0
+    num_workers: int | None = None  # DataLoader workers; default: up to 4, a core left (run.loader_workers)
     trainer: dict = field(default_factory=lambda: {
         # precision None: bf16 mixed precision on a GPU that has bf16, else float32 (run.trainer_settings)
         "accelerator": "auto", "devices": 1, "num_nodes": 1, "strategy": "auto", "precision": None,

@@ -56,6 +56,7 @@ def base_model(config: FinetuneConfig):
 
 
 def run(config: FinetuneConfig, resume: bool = False) -> Path:
+    from ..data.cache import default_folder
     from ..data.dataset import CaseDataset
     from ..data.profiles import get_profile
     from ..model.checkpoint import save_checkpoint
@@ -70,7 +71,7 @@ def run(config: FinetuneConfig, resume: bool = False) -> Path:
     out, last = start_run(config, resume)
     model_config, state, profile = base_model(config)
     profile = get_profile(profile)
-    cache = config.cache_dir or out / "cache"
+    cache = config.cache_dir or default_folder()
     train_cases = checked_cases(config, "train", out)
     val_cases = held_out_cases(config, out, minimum=1 if config.task == "seg" else 2)
     metrics = out / "metrics.jsonl"

@@ -11,6 +11,7 @@ from .config import TrainConfig
 def run(config: TrainConfig, resume: bool = False) -> Path:
     import torch
 
+    from ..data.cache import default_folder
     from ..data.dataset import CaseDataset
     from ..data.profiles import get_profile
     from ..io.errors import InputError
@@ -26,7 +27,7 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     out, last = start_run(config, resume)
     torch.set_float32_matmul_precision("high")
     profile = config.profile or get_config(config.model).profile
-    cache = config.cache_dir or out / "cache"
+    cache = config.cache_dir or default_folder()
     # the manifest first: a bad one is reported before the model and its text encoder load
     train_cases = checked_cases(config, "train", out)
     if not train_cases:

@@ -64,17 +64,22 @@ def resolved_trainer(settings: dict) -> dict:
 
 
 def loader_workers(setting: int | None) -> int:
-    """DataLoader workers: the setting, else up to 4 (one core left to the training process) where
-    new processes fork (Linux: the dataset is shared, not pickled), else none."""
-    import multiprocessing
+    """DataLoader workers: the setting, else up to 4, one core left to the training process."""
     import os
 
     if setting is not None:
         return int(setting)
-    if multiprocessing.get_start_method(allow_none=True) not in (None, "fork") or not hasattr(os, "fork") \
-            or sys.platform != "linux":
-        return 0
-    return max(0, min(4, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) - 1))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(0, min(4, cores - 1))
+
+
+def worker_context() -> str:
+    """How DataLoader workers start: "spawn", a fresh interpreter that is the training process's own
+    child. Not "fork": a process forked after SimpleITK has run a filter inherits its thread pool
+    without the threads, and the worker's first resampling waits forever. Not "forkserver": its
+    workers are the server's children, so a killed training run would leave them running (PyTorch's
+    workers watch their parent process)."""
+    return "spawn"
 
 
 def fit(config, module, data, validation, out: Path, last: Path, resume: bool):
@@ -87,7 +92,8 @@ def fit(config, module, data, validation, out: Path, last: Path, resume: bool):
     workers = loader_workers(config.num_workers)
     loader = torch.utils.data.DataLoader(data, batch_size=config.batch_size, shuffle=True, drop_last=True,
                                          collate_fn=data.collate, num_workers=workers,
-                                         persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())
+                                         persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
+                                         multiprocessing_context=worker_context() if workers else None)
     trainer_settings = resolved_trainer(config.trainer)
     # the config as run: every default resolved (workers, precision)
     (out / "config.json").write_text(json.dumps({**config.to_dict(), "num_workers": workers,
