@@ -13,7 +13,6 @@ or read from the cache."""
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
