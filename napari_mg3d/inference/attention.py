@@ -40,6 +40,9 @@ def _chunks(sentences, tokenizer, max_tokens: int) -> list[list]:
     return groups + ([current] if current else [])
 
 
+MAX_MAPS = 100  # sentences mapped of one report (CT-RATE's longest reports have about 40)
+
+
 def sentence_maps(model, volume_input: torch.Tensor, report: str = "", phrases=(),
                   refine: bool = False) -> list[AttentionMap]:
     """One map per sentence of ``report`` (in context, as in pre-training) and per typed phrase.
@@ -73,6 +76,11 @@ def _affinity_maps(model, volume_input: torch.Tensor, report: str, phrases) -> l
         return model.sentence_patch_affinity(img, sents)
     out: list[AttentionMap] = []
     sentences = [s for s in split_sentences(report) if s.text.strip()] if report.strip() else []
+    if len(sentences) > MAX_MAPS:  # each map is a volume: memory grows with them
+        import warnings
+
+        warnings.warn(f"the report has {len(sentences)} sentences: maps for the first {MAX_MAPS} only", stacklevel=2)
+        sentences = sentences[:MAX_MAPS]
     groups = _chunks(sentences, model.tokenizer, model.config.text.max_tokens)
     texts = [(" ".join(s.text for s in g), g, "report") for g in groups]
     texts += [(p, None, "typed") for p in phrases if p.strip()]

@@ -17,9 +17,10 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
     from ..io.volume import read_volume
     from ..io.writer import write_volume
     from .analysis import attention_maps
-    from .encode import load_model
+    from .encode import check_finite, load_model
 
     volume = read_volume(volume_path)
+    check_finite(volume)  # before the model loads
     report_file = Path(report_path) if report_path else find_report(volume_path)
     report = read_report(report_file) if report_file else ""
     if not report.strip() and not any(t.strip() for t in texts):
@@ -45,9 +46,11 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
 def zeroshot_volume(checkpoint, volume_path, labels_file=None, device="auto") -> dict:
     from ..io.volume import read_volume
     from .analysis import zeroshot
-    from .encode import load_model
+    from .encode import check_finite, load_model
 
+    volume = read_volume(volume_path)
+    check_finite(volume)  # before the model loads
     loaded = load_model(checkpoint, device)
     prompt_sets = loaded.prompt_sets(labels_file)
-    probabilities = zeroshot(loaded, read_volume(volume_path), prompt_sets)
+    probabilities = zeroshot(loaded, volume, prompt_sets)
     return {"volume": str(volume_path), "probabilities": probabilities, "checkpoint": loaded.capabilities.to_dict()}

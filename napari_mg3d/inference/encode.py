@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..io.errors import InputError
+
 
 @dataclass
 class Loaded:
@@ -67,6 +69,15 @@ def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -
                   meta.get("findings_calibration"), capabilities)
 
 
+def check_finite(volume) -> None:
+    """InputError, in one line, when any voxel of a Volume is NaN or infinite."""
+    finite = np.isfinite(volume.array)
+    bad = max(int(finite.size - finite.sum()), getattr(volume, "nonfinite", 0))
+    if bad:
+        raise InputError(f"{volume.name or 'the volume'} has {bad:,} NaN or infinite voxels "
+                         f"({100 * bad / finite.size:.3g}% of {finite.size:,}): the model cannot read it")
+
+
 def model_input(volume, profile):
     """(1, 1, ...) float tensor of a Volume on the profile's grid; warns on a modality mismatch."""
     import torch
@@ -74,6 +85,7 @@ def model_input(volume, profile):
     from ..data.preprocess import preprocess_array
     from .modality_check import modality_warning
 
+    check_finite(volume)
     warning = modality_warning(volume.modality, profile)
     if warning:
         warnings.warn(warning, stacklevel=2)

@@ -25,6 +25,8 @@ class NiftiHeader:
     itemsize: int  # bytes per stored value
     scaled: bool  # scl_slope set: ITK returns floating point values
     vox_offset: int
+    datatype: int = 0  # NIfTI code: 16 float32, 64 float64
+    big_endian: bool = False
 
     @property
     def data_bytes(self) -> int:
@@ -50,14 +52,14 @@ def read_nifti_header(path: Path) -> NiftiHeader:
     if u("i", 0)[0] == 540:
         if len(raw) < 540:
             raise InputError(f"cannot read {path.name}: file is truncated or corrupt (short header)")
-        _, bitpix = u("hh", 12)
+        datatype, bitpix = u("hh", 12)
         dim = u("8q", 16)
         vox_offset, slope = u("q", 168)[0], u("d", 176)[0]
     else:
         if len(raw) < 348:
             raise InputError(f"cannot read {path.name}: file is truncated or corrupt (short header)")
         dim = u("8h", 40)
-        bitpix = u("h", 72)[0]
+        datatype, bitpix = u("hh", 70)
         vox_offset, slope = int(u("f", 108)[0]), u("f", 112)[0]
     ndim = max(0, min(int(dim[0]), 7))
     size = [int(d) for d in dim[1 : ndim + 1]]
@@ -67,7 +69,31 @@ def read_nifti_header(path: Path) -> NiftiHeader:
         size = size[:4] + size[5:]
     while len(size) > 3 and size[-1] == 1:
         size.pop()
-    return NiftiHeader(tuple(size), components, max(1, bitpix // 8), slope not in (0.0, 1.0), max(vox_offset, 348))
+    return NiftiHeader(tuple(size), components, max(1, bitpix // 8), slope not in (0.0, 1.0), max(vox_offset, 348),
+                       int(datatype), endian == ">")
+
+
+FLOAT_TYPES = {16: "f4", 64: "f8"}
+
+
+def count_nonfinite(path: Path, header: NiftiHeader) -> int:
+    """How many stored values of a floating-point NIfTI are NaN or infinite (ITK reads them as 0, so
+    the array cannot tell), read in 8 MB pieces; 0 for integer data, which cannot hold them."""
+    import numpy as np
+
+    kind = FLOAT_TYPES.get(header.datatype)
+    if kind is None:
+        return 0
+    dtype = np.dtype((">" if header.big_endian else "<") + kind)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    count, left = 0, header.data_bytes
+    with opener(path, "rb") as f:
+        f.seek(header.vox_offset)
+        while left > 0 and (chunk := f.read(min(left, dtype.itemsize << 21))):
+            left -= len(chunk)
+            values = np.frombuffer(chunk[: len(chunk) - len(chunk) % dtype.itemsize], dtype)
+            count += int(values.size - np.isfinite(values).sum())
+    return count
 
 
 def is_truncated(path: Path, header: NiftiHeader) -> bool:

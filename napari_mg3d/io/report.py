@@ -8,6 +8,19 @@ from pathlib import Path
 from .errors import InputError
 from .formats import REPORT_SUFFIXES, stem_of
 
+DEFAULT_MAX_REPORT_KB = 1024
+
+
+def max_report_bytes() -> int:
+    """The largest report file read: ``MG3D_MAX_REPORT_KB`` or 1 MB."""
+    import os
+
+    try:
+        return int(float(os.environ.get("MG3D_MAX_REPORT_KB", DEFAULT_MAX_REPORT_KB)) * 2**10)
+    except ValueError:
+        return DEFAULT_MAX_REPORT_KB * 2**10
+
+
 JSON_TEXT_KEYS = ("report", "text", "report_text")
 JSON_SECTION_KEYS = (("findings", "Findings"), ("impression", "Impression"))
 
@@ -17,6 +30,11 @@ def read_report(path: str | Path) -> str:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"report not found: {path}")
+    limit = max_report_bytes()
+    size = path.stat().st_size
+    if size > limit:  # refused before it is read: memory stays bounded
+        raise InputError(f"report {path.name} is {size / 2**20:.1f} MB; reports over {limit / 2**10:.0f} KB are "
+                         "refused (a radiology report is a few KB; MG3D_MAX_REPORT_KB raises the limit)")
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")

@@ -14,7 +14,7 @@ from .formats import VOLUME_SUFFIXES, is_volume_file, stem_of, suffix_of
 from .geometry import Geometry
 from .limits import max_volume_bytes
 from .modality import guess_modality
-from .nifti_header import is_truncated, read_nifti_header
+from .nifti_header import count_nonfinite, is_truncated, read_nifti_header
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Volume:
     name: str
     modality: str = "unknown"
     series_uid: str | None = None
+    nonfinite: int = 0  # NaN or infinite values in the file (a NIfTI's are read as 0)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -39,6 +40,8 @@ class Volume:
         }
         if self.series_uid is not None:
             meta["series_uid"] = self.series_uid
+        if self.nonfinite:
+            meta["nonfinite"] = self.nonfinite
         return meta
 
 
@@ -66,7 +69,11 @@ def read_volume(path: str | Path, max_bytes: int | None = None) -> Volume:
     except RuntimeError as exc:
         raise InputError(f"cannot read {path.name}: file is truncated or corrupt ({_first_line(exc)})") from None
     array = _array(image)
-    return Volume(array, Geometry.from_sitk(image), str(path), stem_of(path), guess_modality(array))
+    nonfinite = int(array.size - np.isfinite(array).sum()) if array.dtype.kind == "f" else 0
+    if suffix_of(path) in (".nii", ".nii.gz"):  # ITK reads a NIfTI's NaN and infinite values as 0
+        nonfinite = max(nonfinite, count_nonfinite(path, read_nifti_header(path)))
+    return Volume(array, Geometry.from_sitk(image), str(path), stem_of(path), guess_modality(array),
+                  nonfinite=nonfinite)
 
 
 def volume_info(path: str | Path, max_bytes: int | None = None) -> dict:

@@ -78,7 +78,8 @@ def layer_volume(layer) -> Volume:
         raise InputError(f"{layer.name}: a 3D volume is needed, this layer has {data.ndim} dimensions")
     geometry = Geometry.from_napari(layer.scale, layer.translate, layer.rotate, layer.affine.affine_matrix)
     meta = layer.metadata or {}
-    return Volume(data, geometry, meta.get("source", ""), layer.name, meta.get("modality", "unknown"))
+    return Volume(data, geometry, meta.get("source", ""), layer.name, meta.get("modality", "unknown"),
+                  nonfinite=int(meta.get("nonfinite", 0)))
 
 
 def layer_report(layer) -> str:

@@ -58,6 +58,42 @@ def test_attention_with_nothing_to_map_is_a_clear_error(case_and_checkpoint, tmp
     assert not (tmp_path / "m").exists()
 
 
+def test_bad_input_is_taken_with_one_line(case_and_checkpoint, tmp_path):
+    """An 11 MB report is refused before it is read (it once grew `mg3d attention` until the kernel
+    killed it); a report of 150 sentences gets maps for the first 100, said so; NaN or infinite
+    voxels are refused (an all-NaN volume once gave maps, and a warning that it looked like MR)."""
+    from napari_mg3d.io.volume import read_volume
+    from napari_mg3d.io.writer import write_volume
+
+    volume, checkpoint = case_and_checkpoint
+    huge = tmp_path / "huge.txt"
+    huge.write_text("No pleural effusion is seen. " * 400_000)  # 11.6 MB, 400,000 sentences
+    result = _mg3d("attention", str(checkpoint), str(volume), "--report", str(huge), "--out", str(tmp_path / "h"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "huge.txt is 11.1 MB; reports over 1024 KB are refused" in result.stderr and not (tmp_path / "h").exists()
+
+    long = tmp_path / "long.txt"
+    long.write_text(" ".join(f"Finding number {i} is stable." for i in range(150)))
+    result = _mg3d("attention", str(checkpoint), str(volume), "--report", str(long), "--out", str(tmp_path / "l"),
+                   "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "the report has 150 sentences: maps for the first 100 only" in result.stderr
+    assert len(json.loads(result.stdout)["maps"]) == 100
+
+    source = read_volume(volume)
+    for name, values in (("nan", np.full_like(source.array, np.nan, dtype=np.float32)),
+                         ("inf", np.where(np.arange(source.array.size).reshape(source.array.shape) % 97 == 0,
+                                          np.inf, source.array).astype(np.float32))):
+        bad = write_volume(tmp_path / f"{name}.nii.gz", values, source.geometry)
+        for command in (["attention", str(checkpoint), str(bad), "--report", str(long), "--out", str(tmp_path / name)],
+                        ["zeroshot", str(checkpoint), str(bad)]):
+            result = _mg3d(*command)
+            lines = result.stderr.strip().splitlines()
+            assert result.returncode == 2 and len(lines) == 1, result.stderr
+            assert "NaN or infinite voxels" in lines[0] and "MR" not in lines[0]
+        assert not (tmp_path / name).exists()
+
+
 def test_zeroshot_default_and_custom_labels_and_modality_warning(case_and_checkpoint, tmp_path):
     from napari_mg3d.io.geometry import Geometry
     from napari_mg3d.io.writer import write_volume

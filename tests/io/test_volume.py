@@ -70,3 +70,18 @@ def test_pyradiomics_nrrd_pairs_share_geometry(shared_data):
         label = read_volume(folder / f"{stem}_label.nrrd")
         assert image.array.shape == label.array.shape
         np.testing.assert_allclose(image.geometry.napari_affine(), label.geometry.napari_affine(), atol=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".nii.gz", ".nii", ".nrrd"])
+def test_nan_and_infinite_voxels_are_counted_though_itk_reads_a_niftis_as_zero(tmp_path, suffix):
+    import SimpleITK as sitk
+
+    values = np.zeros((6, 7, 8), np.float32)
+    values[0, 0, :5] = np.nan
+    values[5, 6, 7] = -np.inf
+    sitk.WriteImage(sitk.GetImageFromArray(values), str(tmp_path / f"v{suffix}"))
+    volume = read_volume(tmp_path / f"v{suffix}")
+    assert volume.nonfinite == 6 and volume.metadata["nonfinite"] == 6
+    clean = tmp_path / f"clean{suffix}"
+    sitk.WriteImage(sitk.GetImageFromArray(np.ones((6, 7, 8), np.float32)), str(clean))
+    assert read_volume(clean).nonfinite == 0 and "nonfinite" not in read_volume(clean).metadata
