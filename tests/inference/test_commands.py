@@ -1,9 +1,9 @@
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+
+from tests.clirun import mg3d
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def case_and_checkpoint(tmp_path_factory):
 
 
 def _mg3d(*args):
-    return subprocess.run([sys.executable, "-m", "napari_mg3d.cli", *args], capture_output=True, text=True, timeout=600)
+    return mg3d(*args)
 
 
 def test_attention_maps_one_heatmap_per_sentence_on_the_volume_grid(case_and_checkpoint, tmp_path):

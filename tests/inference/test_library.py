@@ -1,13 +1,12 @@
 import csv
 import locale
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from napari_mg3d.inference.library import CaseLibrary
+from tests.clirun import mg3d
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,7 @@ def setup(tmp_path_factory):
 
 
 def _mg3d(*args):
-    return subprocess.run([sys.executable, "-m", "napari_mg3d.cli", *args], capture_output=True, text=True, timeout=600)
+    return mg3d(*args)
 
 
 def _first_rows(manifest, n, out):

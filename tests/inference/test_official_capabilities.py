@@ -10,8 +10,11 @@ import sys
 import numpy as np
 import pytest
 
+from tests.clirun import mg3d as _mg3d
 
-def _mg3d(*args):
+
+def _mg3d_process(*args):
+    """`mg3d ARGS` as its own process (training: Lightning's global settings stay out of the suite)."""
     return subprocess.run([sys.executable, "-m", "napari_mg3d.cli", *args], capture_output=True, text=True,
                           timeout=900)
 
@@ -82,7 +85,7 @@ def test_finetune_align_gives_official_weights_findings_and_text_search(official
 
     folder, manifest, checkpoint, volume = official
     out = tmp_path / "align"
-    result = _mg3d("finetune", "align", "--set", f"manifest={manifest}", f"out={out}", f"checkpoint={checkpoint}",
+    result = _mg3d_process("finetune", "align", "--set", f"manifest={manifest}", f"out={out}", f"checkpoint={checkpoint}",
                    "mode=probe", "max_steps=6", "batch_size=3", "log_every=1", "warmup_steps=1", "lr=0.003",
                    f"cache_dir={tmp_path / 'cache'}")
     assert result.returncode == 0, result.stderr[-3000:]

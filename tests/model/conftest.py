@@ -4,11 +4,10 @@ release's state dict (../shared/reference), and that file converted by ``mg3d co
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-
 import pytest
 import torch
+
+from tests.clirun import mg3d
 
 from .official_weights import official_state
 
@@ -25,7 +24,6 @@ def converted_b(official_b, tmp_path_factory):
     src = folder / "mg3d.ckpt"
     torch.save({"state_dict": {"module." + k: v for k, v in official_b.items()}, "epoch": 3}, src)
     out = folder / "mg3d-swin-b.safetensors"
-    result = subprocess.run([sys.executable, "-m", "napari_mg3d.cli", "convert-checkpoint", str(src), str(out),
-                             "--json"], capture_output=True, text=True, timeout=600)
+    result = mg3d("convert-checkpoint", src, out, "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     return src, out, json.loads(result.stdout)

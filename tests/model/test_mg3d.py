@@ -10,6 +10,7 @@ from napari_mg3d.model import objectives as obj
 from napari_mg3d.model.checkpoint import convert_official, read_checkpoint, save_checkpoint
 from napari_mg3d.model.config import get_config, list_models
 from napari_mg3d.model.factory import create_model
+from tests.clirun import mg3d
 
 from .official_weights import official_state
 
@@ -93,9 +94,7 @@ def test_convert_checkpoint_refuses_missing_keys_and_unknown_widths(tmp_path):
         src = tmp_path / "part.pt"
         torch.save(state, src)
         out = tmp_path / "out.safetensors"
-        result = subprocess.run([sys.executable, "-m", "napari_mg3d.cli", "convert-checkpoint", str(src), str(out),
-                                 *flags], capture_output=True, text=True, timeout=600)
-        return result, out
+        return mg3d("convert-checkpoint", src, out, *flags), out
 
     marker = {"uni_emd_img.0.weight": torch.zeros(384, 768)}  # a key only the release has
     # a Swin-B patch embedding and nothing else the forward pass uses: refused, nothing written
