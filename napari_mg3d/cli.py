@@ -282,6 +282,8 @@ def _zeroshot(args) -> int:
     else:
         for label, p in sorted(result["probabilities"].items(), key=lambda kv: -kv[1]):
             print(f"{p:6.3f}  {label}")
+        if result["not_learnt"]:
+            print(f"not learnt by this model (no probability): {', '.join(result['not_learnt'])}")
     return 0
 
 

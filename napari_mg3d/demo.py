@@ -162,6 +162,7 @@ def _write_screenshots(viewer, widgets, assets, folder: Path, synthetic: bool) -
         "attention": {"text": heat.metadata.get("text"), "peak_index_zyx": heat.metadata.get("peak_index_zyx")}
         if heat is not None else None,
         "findings": dict(sorted(widgets["Findings"].results.items(), key=lambda kv: -kv[1])),
+        "not_learnt": widgets["Findings"].not_learnt,  # labels shown with no probability
         "similar": [{"case": h.case_id, "score": round(h.score, 4)} for h in widgets["Similar cases"].hits],
         "segmentation": widgets["Segmentation"].info.text().split("<br>"),
         "screenshots": list(shots),

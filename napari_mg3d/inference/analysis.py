@@ -19,6 +19,17 @@ def attention_maps(loaded, volume, report: str = "", phrases=(), refine: bool = 
     return [(m, on_volume_grid(m, volume, loaded.profile)) for m in maps]
 
 
+def findings(loaded, volume, prompt_sets=None) -> tuple[dict[str, float], list[str]]:
+    """(probability of each label the checkpoint learnt, the labels it did not learn): a label the
+    training reports never stated (or always stated) has no probability the model has earned, so
+    none is given (``model.capabilities.learnt_labels``; a checkpoint that does not say: all)."""
+    probabilities = zeroshot(loaded, volume, prompt_sets)
+    if loaded.learnt is None:
+        return probabilities, []
+    return ({k: v for k, v in probabilities.items() if k in loaded.learnt},
+            [k for k in probabilities if k not in loaded.learnt])
+
+
 def zeroshot(loaded, volume, prompt_sets=None) -> dict[str, float]:
     """Probability per label (the checkpoint's label set unless ``prompt_sets`` is given)."""
     from .encode import model_input

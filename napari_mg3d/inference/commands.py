@@ -45,12 +45,14 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
 
 def zeroshot_volume(checkpoint, volume_path, labels_file=None, device="auto") -> dict:
     from ..io.volume import read_volume
-    from .analysis import zeroshot
+    from .analysis import findings
     from .encode import check_finite, load_model
 
     volume = read_volume(volume_path)
     check_finite(volume)  # before the model loads
     loaded = load_model(checkpoint, device)
     prompt_sets = loaded.prompt_sets(labels_file)
-    probabilities = zeroshot(loaded, volume, prompt_sets)
-    return {"volume": str(volume_path), "probabilities": probabilities, "checkpoint": loaded.capabilities.to_dict()}
+    probabilities, not_learnt = findings(loaded, volume, prompt_sets)
+    return {"volume": str(volume_path), "probabilities": probabilities, "not_learnt": not_learnt,
+            "learnt_from": {k: v for k, v in (loaded.learnt or {}).items() if k in probabilities},
+            "checkpoint": loaded.capabilities.to_dict()}

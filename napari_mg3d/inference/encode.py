@@ -19,6 +19,7 @@ class Loaded:
     name: str = ""  # the architecture
     calibration: dict | None = None  # label -> zero-shot weights (train.calibrate.calibrate_findings)
     capabilities: object = None  # model.capabilities.Capabilities: its source and trained parts
+    learnt: dict | None = None  # label -> training counts of the labels it learnt (capabilities.learnt_labels)
 
     def __post_init__(self):
         if self.capabilities is None:
@@ -54,7 +55,7 @@ def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -
     """A checkpoint (ours, which knows its architecture, or an official one of ``name``), or the
     named architecture untrained when ``checkpoint`` is None."""
     from ..data.profiles import get_profile
-    from ..model.capabilities import capabilities_of
+    from ..model.capabilities import capabilities_of, learnt_labels
     from ..model.checkpoint import read_metadata
     from ..model.factory import create_model
 
@@ -66,7 +67,7 @@ def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -
     capabilities = capabilities_of(meta, model.config, official_file=model.load_report.official)
     profile = get_profile(meta.get("profile") or model.config.profile)
     return Loaded(model, profile, meta.get("prompts"), str(checkpoint), model.config.name,
-                  meta.get("findings_calibration"), capabilities)
+                  meta.get("findings_calibration"), capabilities, learnt_labels(meta))
 
 
 def check_finite(volume) -> None:

@@ -78,3 +78,20 @@ def capabilities_of(meta: dict | None, config=None, official_file: bool = False)
     from .objectives import loss_weights
 
     return Capabilities("ours", tuple(trained_parts(config, loss_weights(getattr(config, "loss_weights", {})))))
+
+
+MIN_LEARNT = 3  # training reports that state a label, and that do not, for it to count as learnt
+
+
+def learnt_labels(meta: dict | None) -> dict[str, dict] | None:
+    """label -> what it was learnt from ({"positive": n, "negative": m} training reports) for each
+    label the checkpoint's findings objective saw at least ``MIN_LEARNT`` times stated and not stated;
+    a checkpoint written before these counts were kept: the labels its findings calibration was fit
+    for (the same rule: both kinds of cases), counts unknown. None: it says nothing of its labels."""
+    meta = meta or {}
+    if "findings_learnt" in meta:
+        return {label: counts for label, counts in meta["findings_learnt"].items()
+                if min(counts.get("positive", 0), counts.get("negative", 0)) >= MIN_LEARNT}
+    if meta.get("findings_calibration"):
+        return {label: {} for label in meta["findings_calibration"]}
+    return None

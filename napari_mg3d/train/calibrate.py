@@ -90,3 +90,17 @@ def calibrate_findings(model, dataset, prompt_sets, cases: int = 256) -> dict[st
             w = logistic_fit(torch.stack([scores[:, j], grounded[:, j]], 1), stated[:, j])
             out[p.label] = [round(float(v), 6) for v in w]
     return out
+
+
+def label_counts(reports: list[str], labels) -> dict[str, dict[str, int]]:
+    """label -> {"positive": training reports that state it (present or uncertain), "negative": the
+    others}: what the findings objective had to learn each label from, stored in the checkpoint
+    (``model.capabilities.learnt_labels`` reads it)."""
+    from ..knowledge.labels import label_report
+
+    positive = dict.fromkeys(labels, 0)
+    for report in reports:
+        stated = label_report(report)
+        for label in labels:
+            positive[label] += int(bool(stated.get(label, 0)))
+    return {label: {"positive": n, "negative": len(reports) - n} for label, n in positive.items()}

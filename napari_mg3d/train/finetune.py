@@ -123,7 +123,7 @@ def save_aligned(module, data, path, profile, config: FinetuneConfig, step: int)
     trained added to what its checkpoint had."""
     from ..model.capabilities import ALIGNMENT, FINDINGS, capabilities_of
     from ..model.checkpoint import read_metadata, save_checkpoint
-    from .calibrate import calibrate_alignment, calibrate_findings
+    from .calibrate import calibrate_alignment, calibrate_findings, label_counts
 
     model = module.model
     calibrate_alignment(model, data)
@@ -134,4 +134,6 @@ def save_aligned(module, data, path, profile, config: FinetuneConfig, step: int)
     save_checkpoint(model, path, profile=profile.to_dict(), prompts=[p.__dict__ for p in module.prompt_sets],
                     extra={"source": source, "trained": trained, "aligned_from": str(config.checkpoint),
                            "step": step, "manifest": str(config.manifest), "mode": config.mode,
-                           "findings_calibration": calibrate_findings(model, data, module.prompt_sets)})
+                           "findings_calibration": calibrate_findings(model, data, module.prompt_sets),
+                           "findings_learnt": label_counts([c.report for c in data.cases],
+                                                           [p.label for p in module.prompt_sets])})

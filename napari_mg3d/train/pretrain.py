@@ -19,7 +19,7 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     from ..model.checkpoint import save_checkpoint
     from ..model.objectives import loss_weights
     from ..model.config import get_config
-    from .calibrate import calibrate_alignment, calibrate_findings
+    from .calibrate import calibrate_alignment, calibrate_findings, label_counts
     from .module import PretrainModule
     from .run import checked_cases, fit, held_out_cases, start_run
     from .validation import RetrievalValidation
@@ -53,5 +53,8 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
                                # how many training cases had their findings' masks (the region term)
                                "region_cases": sum(bool(c.regions) for c in data.cases) if data.regions
                                else 0,
-                               "findings_calibration": calibration})
+                               "findings_calibration": calibration,
+                               # what each label was learnt from (none: the findings objective was off)
+                               "findings_learnt": label_counts([c.report for c in data.cases], module.labels)
+                               if module.prompts is not None else {}})
     return final

@@ -41,6 +41,7 @@ class FindingsWidget(QWidget):
         layout.addWidget(self.table, stretch=1)
         layout.addWidget(self.note)
         self.results: dict[str, float] = {}
+        self.not_learnt: list[str] = []
         self.session.model_changed.connect(self._offer)
         self._offer(self.session.loaded)
 
@@ -66,20 +67,23 @@ class FindingsWidget(QWidget):
         layer = self.viewer.layers[name]
 
         def work():
-            from ..inference.analysis import zeroshot
+            from ..inference.analysis import findings
             from ..plugin.layers import layer_volume
 
             volume = layer_volume(layer)
             yield "encoding the volume"
-            return zeroshot(loaded, volume)
+            return findings(loaded, volume)
 
-        return run_task(work, f"Findings of {name}", lambda probs: self.show(probs, layer), owner=self.taskbar)
+        return run_task(work, f"Findings of {name}", lambda found: self.show(*found, layer=layer), owner=self.taskbar)
 
-    def show(self, probabilities: dict[str, float], layer=None):
+    def show(self, probabilities: dict[str, float], not_learnt=(), layer=None):
+        """A row per label the model learnt, with its probability; the labels it did not learn apart,
+        with no number (``inference.analysis.findings``)."""
         from ..knowledge.report import parse_report
         from ..plugin.layers import layer_report
 
         self.results = probabilities
+        self.not_learnt = list(not_learnt)
         parsed = parse_report(layer_report(layer) if layer is not None else "")
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(probabilities))
@@ -99,5 +103,7 @@ class FindingsWidget(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortItems(1, Qt.SortOrder.DescendingOrder)
         self.table.resizeColumnToContents(0)
-        self.note.setText("Probabilities from the checkpoint's prompt pairs (with a grounding head, also where "
-                          "in the volume they are found); statuses from the report text.")
+        apart = (f"Not learnt by this model (its training reports never told them apart), so no probability: "
+                 f"{', '.join(self.not_learnt)}.\n" if self.not_learnt else "")
+        self.note.setText(apart + "Probabilities from the checkpoint's prompt pairs (with a grounding head, also "
+                          "where in the volume they are found); statuses from the report text.")

@@ -114,6 +114,30 @@ def test_zeroshot_default_and_custom_labels_and_modality_warning(case_and_checkp
     assert result.returncode == 0 and "looks like MR" in result.stderr and "expects CT" in result.stderr
 
 
+def test_zeroshot_gives_no_probability_for_a_label_the_model_did_not_learn(case_and_checkpoint, tmp_path):
+    from napari_mg3d.knowledge.prompts import default_prompts
+    from napari_mg3d.model.checkpoint import read_checkpoint, save_checkpoint
+    from napari_mg3d.model.factory import create_model
+
+    volume, checkpoint = case_and_checkpoint
+    labels = [p.label for p in default_prompts()]
+    counts = {label: {"positive": 12 if label in ("Pleural effusion", "Emphysema") else 0, "negative": 30}
+              for label in labels}
+    counts["Cardiomegaly"] = {"positive": 2, "negative": 40}  # seen twice: not enough to count as learnt
+    _, meta = read_checkpoint(checkpoint)
+    learnt = save_checkpoint(create_model("mg3d-tiny", checkpoint=checkpoint, device="cpu"), tmp_path / "l.safetensors",
+                             profile=meta["profile"], prompts=meta["prompts"], extra={"findings_learnt": counts})
+    result = _mg3d("zeroshot", learnt, volume, "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    answer = json.loads(result.stdout)
+    assert set(answer["probabilities"]) == {"Pleural effusion", "Emphysema"}
+    assert answer["not_learnt"] == [label for label in labels if label not in answer["probabilities"]]
+    assert answer["learnt_from"]["Emphysema"] == {"positive": 12, "negative": 30}
+    text = _mg3d("zeroshot", learnt, volume).stdout.splitlines()
+    assert len(text) == 3 and text[-1].startswith("not learnt by this model (no probability): ")
+    assert "Cardiomegaly" in text[-1] and "Emphysema" not in text[-1]
+
+
 def test_maps_of_the_grounding_head_the_fusion_attention_and_gradients():
     import torch
 

@@ -70,6 +70,10 @@ def test_pretrain_logs_checkpoints_and_exports(synth, tmp_path):
     state, meta = read_checkpoint(out / "model.safetensors")
     assert meta["model_config"]["name"] == "mg3d-tiny" and meta["profile"]["name"] == "synthetic-tiny"
     assert meta["step"] == 4 and len(meta["prompts"]) == 18
+    # what each label was learnt from: the training reports that state it, and the others
+    counts = meta["findings_learnt"]
+    assert len(counts) == 18 and len({c["positive"] + c["negative"] for c in counts.values()}) == 1
+    assert counts["Pleural effusion"]["positive"] > 0 and counts["Hiatal hernia"]["positive"] == 0
     assert (out / "tensorboard").is_dir()
     ran = json.loads((out / "config.json").read_text())  # the config as run, every default resolved
     assert ran["trainer"]["precision"] in ("32-true", "bf16-mixed") and ran["num_workers"] == 1

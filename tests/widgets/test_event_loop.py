@@ -21,7 +21,7 @@ def test_event_loop_never_stalls_during_encode_and_training(loaded_session, widg
     training.out.setText(str(tmp_path / "run"))
     training.steps.setValue(6)
     training.batch.setValue(2)
-    training.extra.setText("log_every=1 checkpoint_every=3")
+    training.extra.setText("log_every=1 checkpoint_every=3 num_workers=0")
 
     ticks = []
     timer = QTimer()

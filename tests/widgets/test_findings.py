@@ -51,3 +51,34 @@ def test_cancel_stops_the_task_before_it_shows_anything(loaded_session, qtbot, w
     qtbot.waitUntil(lambda: bool(said), timeout=10_000)
     assert "cancelled" in said[0] and widget.table.rowCount() == 0 and widget.results == {}
     assert not widget.taskbar.cancel.isEnabled()
+
+
+def test_labels_the_model_never_learnt_are_listed_apart_with_no_number(loaded_session, qtbot, wait_task, tmp_path):
+    """A checkpoint whose training reports stated six labels (and not the other twelve, or always):
+    six rows with a probability, the other twelve named apart with none."""
+    from napari_mg3d.knowledge.prompts import default_prompts
+    from napari_mg3d.model.capabilities import learnt_labels
+    from napari_mg3d.model.checkpoint import read_checkpoint, save_checkpoint
+    from napari_mg3d.model.factory import create_model
+
+    viewer, model_widget = loaded_session
+    labels = [p.label for p in default_prompts()]
+    # the first six stated by 20 of 40 training reports; the others by none of them, or by all
+    counts = {label: {"positive": n, "negative": 40 - n}
+              for i, label in enumerate(labels) for n in [20 if i < 6 else 40 * (i % 2)]}
+    source = model_widget.path.text()
+    _, meta = read_checkpoint(source)
+    path = save_checkpoint(create_model("mg3d-tiny", checkpoint=source, device="cpu"), tmp_path / "learnt.safetensors",
+                           profile=meta["profile"], prompts=meta["prompts"], extra={"findings_learnt": counts})
+    assert set(learnt_labels({"findings_learnt": counts})) == set(labels[:6])
+    model_widget.path.setText(str(path))
+    model_widget.load()
+    wait_task(model_widget)
+    widget = FindingsWidget(viewer)
+    qtbot.addWidget(widget)
+    widget.run()
+    wait_task(widget)
+    shown = {widget.table.item(r, 0).text() for r in range(widget.table.rowCount())}
+    assert shown == set(labels[:6]) == set(widget.results)
+    assert widget.not_learnt == labels[6:]
+    assert "Not learnt by this model" in widget.note.text() and all(label in widget.note.text() for label in labels[6:])

@@ -18,7 +18,7 @@ def test_start_watch_stop_resume_and_load_a_training_run(make_napari_viewer, wid
     widget.out.setText(str(out))
     widget.steps.setValue(40)
     widget.batch.setValue(2)
-    widget.extra.setText("log_every=1 checkpoint_every=2 warmup_steps=2 lr=0.001")
+    widget.extra.setText("log_every=1 checkpoint_every=2 warmup_steps=2 lr=0.001 num_workers=0")
     widget.start()
     assert widget.running() and not widget.start_button.isEnabled()
     # live: progress, ETA and the loss curve come from the run's metrics file
