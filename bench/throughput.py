@@ -132,8 +132,9 @@ def main() -> None:
                    "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup)]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode:
-                print(done.stderr[-2000:], file=sys.stderr)
-                rows.append([variant, "failed", "", ""])
+                killed = done.returncode in (-9, 137)  # the kernel's out-of-memory killer
+                print(f"{variant}: {'killed (out of memory)' if killed else done.stderr[-2000:]}", file=sys.stderr)
+                rows.append([variant, "out of memory" if killed else "failed", "", ""])
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append([variant, f"{r['samples_per_s']:.2f}", f"{r['s_per_step']:.3f}", f"{r['peak_gib']:.1f}"])
