@@ -71,4 +71,10 @@ def test_official_weights_offer_maps_and_volume_search_and_say_why_not_the_rest(
     assert all(modes.item(i).isEnabled() for i in range(3)) and similar.text.isEnabled()
     findings.run()
     wait_task(findings)
-    assert findings.table.rowCount() == 18
+    # a row for each label the alignment's training reports told apart; the others named apart, no number
+    from napari_mg3d.model.capabilities import learnt_labels
+    from napari_mg3d.model.checkpoint import read_metadata
+
+    learnt = set(learnt_labels(read_metadata(tmp_path / "align" / "model.safetensors")))
+    assert findings.table.rowCount() == len(learnt) and set(findings.results) == learnt
+    assert len(learnt) + len(findings.not_learnt) == 18
