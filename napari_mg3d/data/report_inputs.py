@@ -10,6 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def stated_labels(texts: list[str], labels) -> np.ndarray:
+    """(n, labels) float32, 1 where a text (report or sentence) states a label as present or
+    uncertain (the report labeller, ``knowledge.labels.label_report``)."""
+    from ..knowledge.labels import label_report
+
+    out = np.zeros((len(texts), len(labels)), np.float32)
+    for row, text in enumerate(texts):
+        found = label_report(text)
+        out[row] = [found.get(label, 0) for label in labels]
+    return out
+
+
 class ReportInputs:
     """Per-report inputs for a tokenizer, a token budget and a label set. Picklable (it goes to the
     DataLoader workers with the dataset)."""
@@ -22,13 +34,7 @@ class ReportInputs:
 
     def stated(self, texts: list[str]) -> np.ndarray:
         """(n, labels) 1 where a text (report or sentence) states a label as present or uncertain."""
-        from ..knowledge.labels import label_report
-
-        out = np.zeros((len(texts), len(self.labels)), np.float32)
-        for row, text in enumerate(texts):
-            found = label_report(text)
-            out[row] = [found.get(label, 0) for label in self.labels]
-        return out
+        return stated_labels(texts, self.labels)
 
     def __call__(self, report: str) -> dict:
         from ..knowledge import split_sentences, token_sentence_index

@@ -18,11 +18,6 @@ from .distributed import gather_rows, global_mean, share, world
 AUX_WEIGHT = 0.1
 
 
-def gather(x: torch.Tensor) -> torch.Tensor:
-    """All rows from every process, with gradients flowing back to this process's rows."""
-    return gather_rows(x)[0]
-
-
 def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
     """Symmetric InfoNCE over the global batch; row i of ``a`` and ``b`` are a positive pair.
     Inputs are L2-normalised (b, d) embeddings; each process scores its own rows against every

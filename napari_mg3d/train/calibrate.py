@@ -96,11 +96,7 @@ def label_counts(reports: list[str], labels) -> dict[str, dict[str, int]]:
     """label -> {"positive": training reports that state it (present or uncertain), "negative": the
     others}: what the findings objective had to learn each label from, stored in the checkpoint
     (``model.capabilities.learnt_labels`` reads it)."""
-    from ..knowledge.labels import label_report
+    from ..data.report_inputs import stated_labels
 
-    positive = dict.fromkeys(labels, 0)
-    for report in reports:
-        stated = label_report(report)
-        for label in labels:
-            positive[label] += int(bool(stated.get(label, 0)))
-    return {label: {"positive": n, "negative": len(reports) - n} for label, n in positive.items()}
+    positive = stated_labels(reports, labels).sum(0).astype(int) if reports else [0] * len(labels)
+    return {label: {"positive": int(n), "negative": len(reports) - int(n)} for label, n in zip(labels, positive)}

@@ -5,8 +5,7 @@ from __future__ import annotations
 import lightning as L
 import torch
 
-from ..data.report_inputs import ReportInputs
-from ..knowledge.labels import label_report
+from ..data.report_inputs import ReportInputs, stated_labels as label_matrix
 from ..knowledge.prompts import default_prompts
 from ..model import objectives as obj
 from ..model.factory import create_model
@@ -20,9 +19,7 @@ ENCODER_PREFIXES = ("vision_encoder.", "language_encoder.")
 
 def stated_labels(texts: list[str], labels: tuple[str, ...]) -> torch.Tensor:
     """(n, labels) 1 where a text (report or sentence) states a label as present or uncertain."""
-    rows = [label_report(t) for t in texts]
-    return torch.tensor([[r.get(label, 0) for label in labels] for r in rows],
-                        dtype=torch.float32).reshape(len(texts), len(labels))
+    return torch.from_numpy(label_matrix(texts, labels))
 
 
 class PretrainModule(L.LightningModule):
