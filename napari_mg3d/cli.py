@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=20, help="number of cases")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, nargs=3, default=(64, 128, 128), help="voxels z y x")
+    p.add_argument("--family", choices=["a", "b"], default="a",
+                   help="generator family: a (the project's first) or b (phantoms written apart: other anatomy, "
+                        "intensities and wording)")
+    p.add_argument("--supervision", choices=["all", "findings", "organs", "reports", "mixed"], default="all",
+                   help="what the manifest gives beside reports: finding masks and organ maps (all), finding masks, "
+                        "organ maps only, reports only, or the three kinds case by case (mixed)")
     p.set_defaults(run=_synth)
 
     p = sub.add_parser("pretrain", help="MG-3D pre-training on a case manifest (Lightning; CPU to many GPUs)")
@@ -217,7 +223,8 @@ def _synth(args) -> int:
 
     if args.n < 1:
         raise InputError("--n must be at least 1")
-    manifest = write_synthetic(args.out, args.n, args.seed, tuple(args.size), stderr_progress)
+    manifest = write_synthetic(args.out, args.n, args.seed, tuple(args.size), stderr_progress,
+                               family=args.family, supervision=args.supervision)
     print(manifest)
     return 0
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..io.manifest import Case, read_manifest
 from .cache import VolumeCache
+from .organ_targets import OrganMaps, sentence_organs
 from .profiles import region_profile
 from .report_inputs import collate_reports
 
@@ -19,15 +20,18 @@ class CaseDataset:
     """Indexable cases of one split; volumes preprocessed by the profile (and cached). ``regions``:
     items carry each region mask of the case on the model's grid (``profiles.region_profile``;
     float32 in [0, 1]), keyed by label; with ``text`` too, the mask of each sentence that names a
-    finding whose mask the case has (``region_slots``, ``region_masks``). ``text``: items carry the
-    report's inputs (``report_inputs.ReportInputs``), made once per case and kept."""
+    finding whose mask the case has (``region_slots``, ``region_masks``). ``organs`` (with ``text``):
+    items carry, for each other sentence that states a finding, the mask of the organs it names
+    among the case's organ map (``organ_slots``, ``organ_masks``; ``organ_targets``). ``text``: items
+    carry the report's inputs (``report_inputs.ReportInputs``), made once per case and kept."""
 
     def __init__(self, manifest: str | Path, profile, split: str | None = None, cache_dir=None,
-                 cases: list[Case] | None = None, regions: bool = False, text=None):
+                 cases: list[Case] | None = None, regions: bool = False, text=None, organs: bool = False):
         cases = cases if cases is not None else read_manifest(manifest)
         self.cases = [c for c in cases if split is None or c.split == split]
         self.cache = VolumeCache(cache_dir, profile)
         self.regions = VolumeCache(cache_dir, region_profile(self.cache.profile)) if regions else None
+        self.organs = OrganMaps(cache_dir, self.cache.profile) if organs else None
         self.text = text
         self._reports: dict[int, dict] = {}  # case index -> its report inputs (per worker process)
 
@@ -55,6 +59,11 @@ class CaseDataset:
             if self.regions is not None:
                 item["region_slots"], item["region_masks"] = sentence_regions(
                     item["text"]["named"], self.text.labels, item.pop("regions"), volume.shape)
+            if self.organs is not None:
+                text = item["text"]
+                item["organ_slots"], item["organ_masks"] = sentence_organs(
+                    text["sentences"], text["named"], self.organs.get(case), volume.shape,
+                    skip=set(item.get("region_slots", ())))
         return item
 
 
@@ -94,8 +103,9 @@ def collate(items: list[dict], pad_id: int = 0) -> dict:
         batch["regions"] = [{k: torch.from_numpy(v) for k, v in it["regions"].items()} for it in items]
     if items and all("text" in it for it in items):
         batch["reports"], batch["stated"], batch["named"] = collate_reports([it["text"] for it in items], pad_id)
-    if items and all("region_slots" in it for it in items):
-        slots = [(i, k) for i, it in enumerate(items) for k in it["region_slots"]]
-        batch["region_slots"] = torch.tensor(slots, dtype=torch.long).reshape(-1, 2)
-        batch["region_masks"] = torch.from_numpy(np.concatenate([it["region_masks"] for it in items]))
+    for kind in ("region", "organ"):
+        if items and all(f"{kind}_slots" in it for it in items):
+            slots = [(i, k) for i, it in enumerate(items) for k in it[f"{kind}_slots"]]
+            batch[f"{kind}_slots"] = torch.tensor(slots, dtype=torch.long).reshape(-1, 2)
+            batch[f"{kind}_masks"] = torch.from_numpy(np.concatenate([it[f"{kind}_masks"] for it in items]))
     return batch

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import sys
 from pathlib import Path
 
 from ..io.atomic import atomic_path
 from ..io.writer import write_volume
-from .synthetic import CT_RATE_LABEL, make_case
 
 SPLITS = (("train", 0.8), ("val", 0.1), ("test", 0.1))
+# generator families, written apart (anatomy, intensities, wording): train on one, test on the other
+FAMILIES = {"a": ("napari_mg3d.data.synthetic", "synth"), "b": ("napari_mg3d.data.phantom_b", "phantomb")}
+# what supervision the manifest gives beside the reports: each finding's mask (``regions``), the
+# organ label map (``organs``, ``organ_names``), both, neither, or case by case in turn
+SUPERVISION = ("all", "findings", "organs", "reports", "mixed")
 
 
 def split_of(i: int, n: int) -> str:
@@ -24,26 +29,41 @@ def split_of(i: int, n: int) -> str:
     return SPLITS[-1][0]
 
 
-def case_id(seed: int, i: int) -> str:
+def case_id(seed: int, i: int, family: str = "a") -> str:
     """The id (and file stem) of the i-th case that ``write_synthetic`` writes for ``seed``."""
-    return f"synth-{seed:05d}-{i:05d}"
+    return f"{FAMILIES[family][1]}-{seed:05d}-{i:05d}"
+
+
+def family_module(family: str):
+    """The generator module of a family (``make_case``, ``CT_RATE_LABEL``, ``ORGANS``)."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown generator family {family!r}; choose one of {', '.join(FAMILIES)}")
+    return importlib.import_module(FAMILIES[family][0])
 
 
 def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128), progress=None,
-                    split: str | None = None) -> Path:
-    """Cases ``synth-SSSSS-IIIII`` (volume, report, organ labels, one mask per finding), a manifest
-    (manifest.csv, whose ``regions`` name each finding's mask by its CT-RATE label) and the 18-label
-    table (labels.csv, CT-RATE header). Deterministic by seed.
+                    split: str | None = None, family: str = "a", supervision: str = "all") -> Path:
+    """Cases ``synth-SSSSS-IIIII`` (``phantomb-...`` for family b: volume, report, organ labels, one
+    mask per finding), a manifest (manifest.csv, whose ``regions`` name each finding's mask by its
+    CT-RATE label and ``organs`` the organ label map, named in organs.json, as ``supervision``
+    says) and the 18-label table (labels.csv, CT-RATE header). Deterministic by seed and family.
     ``split`` puts every case in one split; by default 80% train, 10% val, 10% test."""
     from ..knowledge.labels import CT_RATE_LABELS
 
+    if supervision not in SUPERVISION:
+        raise ValueError(f"unknown supervision {supervision!r}; choose one of {', '.join(SUPERVISION)}")
+    generator = family_module(family)
+    make_case, CT_RATE_LABEL = generator.make_case, generator.CT_RATE_LABEL
     out = Path(out)
     cases_dir = out / "cases"
     cases_dir.mkdir(parents=True, exist_ok=True)
+    (out / "organs.json").write_text(json.dumps({str(k): v for k, v in generator.ORGANS.items()}, indent=1))
+    kinds = ("findings", "organs", "reports") if supervision == "mixed" else None
     rows, label_rows = [], []
     for i in range(n):
         case = make_case(seed * 100_000 + i, shape=shape)
-        cid = case_id(seed, i)
+        cid = case_id(seed, i, family)
+        kind = kinds[i % 3] if kinds else supervision
         base = cases_dir / cid
         write_volume(f"{base}.nii.gz", case.image, case.geometry)
         write_volume(f"{base}_organs.nii.gz", case.organs, case.geometry)
@@ -57,7 +77,9 @@ def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128)
             "id": cid, "volume": f"cases/{cid}.nii.gz", "report": f"cases/{cid}.txt",
             "labels": json.dumps(labels), "segmentation": f"cases/{cid}_organs.nii.gz", "split": split or split_of(i, n),
             "findings": json.dumps({f: {"mask": masks[f], **case.details[f]} for f in masks}),
-            "regions": json.dumps({CT_RATE_LABEL[f]: masks[f] for f in masks}),
+            "regions": json.dumps({CT_RATE_LABEL[f]: masks[f] for f in masks}) if kind in ("all", "findings") else "",
+            "organs": f"cases/{cid}_organs.nii.gz" if kind in ("all", "organs") else "",
+            "organ_names": "organs.json" if kind in ("all", "organs") else "",
         })
         label_rows.append({"VolumeName": f"{cid}.nii.gz", **labels})
         if progress is not None:

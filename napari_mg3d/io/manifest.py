@@ -1,6 +1,9 @@
 """Case manifests: CSV or JSONL rows of ``volume``, ``report`` and optional ``labels``,
-``segmentation``, ``split`` and ``regions`` (a JSON object: label -> mask file of where the report's
-finding of that label is, as in grounded report data such as RadGenome-ChestCT's region masks).
+``segmentation``, ``split``, ``regions`` (a JSON object: label -> mask file of where the report's
+finding of that label is, as in grounded report data such as RadGenome-ChestCT's region masks) and
+``organs`` with ``organ_names`` (the case's organ label map, as a segmenter such as TotalSegmentator
+writes it, and its names: a JSON object of label value -> name, or a JSON file of one; or ``organs``
+a folder of one mask per organ named by its file, TotalSegmentator's default output, and no names).
 Relative paths are taken from the manifest's folder."""
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from .formats import REPORT_SUFFIXES, stem_of, suffix_of
 from .report import read_report
 
 REQUIRED = ("volume", "report")
-OPTIONAL = ("labels", "segmentation", "split", "id", "regions")
+OPTIONAL = ("labels", "segmentation", "split", "id", "regions", "organs", "organ_names")
 SPLITS = ("train", "val", "test")
 
 
@@ -30,6 +33,8 @@ class Case:
     segmentation: Path | None = None
     split: str | None = None
     regions: dict[str, Path] = field(default_factory=dict)  # label -> mask of that finding
+    organs: Path | None = None  # organ label map, or a folder of one mask per organ
+    organ_names: dict[int, str] = field(default_factory=dict)  # label value -> organ (a map's names)
 
 
 def read_manifest(path: str | Path, check_files: bool = True) -> list[Case]:
@@ -143,8 +148,39 @@ def _case(row: dict, base: Path, where: str, check_files: bool) -> Case:
         raise InputError(f"{where}: split {split!r} is not one of {', '.join(SPLITS)}")
     case_id = str(row.get("id") or "").strip() or _default_id(volume)
     regions = _regions(row.get("regions"), base, where, check_files)
+    organs, organ_names = _organs(row.get("organs"), row.get("organ_names"), base, where, check_files)
     return Case(case_id, volume_path, report, report_path, _labels(row.get("labels"), where), seg_path, split,
-                regions)
+                regions, organs, organ_names)
+
+
+def _organs(cell, names, base: Path, where: str, check_files: bool) -> tuple[Path | None, dict[int, str]]:
+    """(organ map or folder, its names): a map needs ``organ_names``, a folder of masks names them."""
+    path = str(cell or "").strip()
+    if not path:
+        return None, {}
+    organs = _resolve(base, path)
+    if check_files and not organs.exists():
+        raise InputError(f"{where}: organ map not found: {organs}")
+    if organs.is_dir():
+        return organs, {}
+    table = names
+    if isinstance(table, str) and table.strip() and not table.strip().startswith("{"):
+        table_path = _resolve(base, table.strip())
+        if not table_path.is_file():
+            raise InputError(f"{where}: organ names not found: {table_path}")
+        table = table_path.read_text(encoding="utf-8")
+    if isinstance(table, str):
+        try:
+            table = json.loads(table) if table.strip() else None
+        except json.JSONDecodeError:
+            raise InputError(f"{where}: organ_names are not valid JSON") from None
+    if not isinstance(table, dict) or not table:
+        raise InputError(f"{where}: an organ map needs organ_names (label value -> organ name, "
+                         f"e.g. {{\"1\": \"lung_upper_lobe_left\"}}) or a folder of one mask per organ")
+    try:
+        return organs, {int(k): str(v).strip() for k, v in table.items() if int(k) != 0}
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: organ_names keys must be label values (integers)") from None
 
 
 def _regions(cell, base: Path, where: str, check_files: bool) -> dict[str, Path]:

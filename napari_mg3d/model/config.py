@@ -122,7 +122,7 @@ def get_config(name: str, **overrides) -> ModelConfig:
 
 
 # the losses a config may weigh (objectives.DEFAULT_WEIGHTS, kept here so configs load without torch)
-LOSS_NAMES = ("mlm", "align", "mim", "cml", "dcl", "ssm", "ga", "findings", "grounding", "regions", "peaks")
+LOSS_NAMES = ("mlm", "align", "mim", "cml", "dcl", "ssm", "ga", "findings", "grounding", "regions", "peaks", "organs")
 
 
 def _open_group(parents: list[str]) -> bool:

@@ -234,9 +234,24 @@ class MG3D(nn.Module):
             targets.append(masks[slots[:, 0] == image].flatten(1))
         return torch.cat(logits), torch.cat(targets)
 
+    def _grounding_inputs(self, feats, sents, rows):
+        """The grounding head's (b, n, e) patches of the encoder's features, (rows, e) embeddings of
+        the real sentences (all real rows: the centring sees every kind) and the same on (b, s, e)."""
+        patches = self.grounding_head.patches(feats)
+        real = self.grounding_head.sentences(sents[rows])
+        return patches, real, real.new_zeros(*rows.shape, real.shape[-1]).masked_scatter(rows[..., None], real)
+
+    def organ_maps(self, volume, batch: ReportBatch, slots, masks):
+        """The organ objective's inputs alone (``forward``'s ``out["organs"]``, without the rest of
+        pre-training): (r, n) log-odds on the patch grid of each (image, sentence) slot, and (r, n)
+        the share of each place that its organs' mask (r, D, H, W) covers."""
+        sents = self.sentences(self.text_tokens(batch.input_ids, batch.attention_mask), batch)
+        patches, _, emb = self._grounding_inputs(self.vision_encoder(volume), sents, batch.sentence_mask.bool())
+        return self._region_maps(patches, None, sents, emb, slots, masks)
+
     # -- pre-training -------------------------------------------------------------------------
     def forward(self, volume: torch.Tensor, batch: ReportBatch, generator=None, findings=None,
-                grounding=None, regions=None) -> dict:
+                grounding=None, regions=None, organs=None) -> dict:
         """The features every pre-training objective needs, as the release computes them
         (docs/method.md); ``objectives.pretraining_losses`` turns them into losses. ``generator``:
         the masks' random generator, one for the batch or a list of one per sample
@@ -246,7 +261,10 @@ class MG3D(nn.Module):
         sentence states, (b, labels) what each report states) for the grounding objective (ours
         too; the model needs ``config.grounding``), or None. ``regions``: ((r, 2) image and sentence
         slot of each sentence naming a finding, (r, D, H, W) that finding's mask on the input grid)
-        for the region objective (ours; grounded report data), or None."""
+        for the region objective (ours; grounded report data), or None. ``organs``: the same for each
+        sentence naming a finding where only the organs it names are segmented ((r, D, H, W) their
+        mask), for the organ objective (ours), or None: asked on the patch grid, the finding's place
+        being known to the organ only."""
         from .masking import block_grid, expand_blocks, whole_word_mask
 
         c = self.config
@@ -300,16 +318,16 @@ class MG3D(nn.Module):
             pos, neg = prompt_pairs(self, prompts, running=True)
             out["findings"] = (finding_logits(v, pos, neg, c.temperature), targets)
 
-        if grounding is not None or regions is not None:
-            patches = self.grounding_head.patches(feats)  # (b, n, e)
-            real = self.grounding_head.sentences(sents[rows])  # all real rows: the centring sees every kind
-            emb = real.new_zeros(*smask.shape, real.shape[-1]).masked_scatter(rows[..., None], real)
+        if grounding is not None or regions is not None or organs is not None:
+            patches, real, emb = self._grounding_inputs(feats, sents, rows)
         if grounding is not None:  # each sentence that states a finding, against every image's patches
             named, stated = grounding
             out["grounding"] = self._grounding_scores(patches, sents[rows], real, named[rows], stated)
         if regions is not None:  # each sentence naming a finding whose mask is known, against it
             voxels = self.grounding_voxels(volume)  # (b, c, D, H, W) or None
             out["regions"] = self._region_maps(patches, voxels, sents, emb, *regions)
+        if organs is not None:  # each other sentence naming a finding, against the organs it names
+            out["organs"] = self._region_maps(patches, None, sents, emb, *organs)
 
         # the release's contrastive branch: image tokens fused with the sentence vectors
         fused_img, fused_sents = self.fuse_image_with_sentences(img, fixed, smask)

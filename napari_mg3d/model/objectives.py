@@ -164,9 +164,22 @@ def peak_loss(logits: torch.Tensor, masks: torch.Tensor, sharpness: float = 5.0)
     return global_mean(F.softplus(high_out - high_in))
 
 
+def organ_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """The map inside the organ its sentence names (our addition, for organ-segmented data):
+    ``logits`` (r, n) a sentence's map, ``masks`` (r, n) the share of each place the named organs
+    cover. Minus the log of the map's mass (softmax) on the places the organs touch: 0 when all of
+    it lies there, whatever its spread inside (the finding is somewhere in the organ, not all over
+    it). Rows with an empty mask ask nothing; none left: zero, still attached to the graph."""
+    logits, masks = _with_masks(logits, masks)
+    if logits.numel() == 0:
+        return share(logits.sum() * 0.0, 0)
+    inside = masks.to(logits) > 0
+    return global_mean(torch.logsumexp(logits, -1) - torch.logsumexp(logits.masked_fill(~inside, -1e9), -1))
+
+
 DEFAULT_WEIGHTS = {"mlm": 1.0, "align": AUX_WEIGHT, "mim": 1.0, "cml": AUX_WEIGHT, "dcl": AUX_WEIGHT,
                    "ssm": AUX_WEIGHT, "ga": AUX_WEIGHT, "findings": 0.0, "grounding": 0.0,
-                   "regions": 0.0, "peaks": 0.0}
+                   "regions": 0.0, "peaks": 0.0, "organs": 0.0}
 
 
 def loss_weights(overrides: dict | None = None) -> dict[str, float]:
@@ -194,6 +207,8 @@ def pretraining_losses(features: dict, weights: dict | None = None) -> dict[str,
     if "regions" in features:
         losses["regions"] = region_loss(*features["regions"])
         losses["peaks"] = peak_loss(*features["regions"])
+    if "organs" in features:
+        losses["organs"] = organ_loss(*features["organs"])
     losses["loss"] = total_loss(losses, weights)
     return losses
 

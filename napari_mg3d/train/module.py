@@ -40,6 +40,8 @@ class PretrainModule(L.LightningModule):
         self.grounded = weights["grounding"] > 0 and self.model.config.grounding
         # items need region masks (the region and peak terms)
         self.wants_regions = (weights["regions"] > 0 or weights["peaks"] > 0) and self.model.config.grounding
+        # items need the organs each sentence names (the organ term)
+        self.wants_organs = weights["organs"] > 0 and self.model.config.grounding
 
     def report_inputs(self) -> ReportInputs:
         """What the dataset makes of each case's report for this model (tokens, sentences, labels)."""
@@ -53,30 +55,36 @@ class PretrainModule(L.LightningModule):
         """(``named``, ``stated``) for the grounding objective, or None when it is off."""
         return (named, stated) if self.grounded else None
 
-    def regions(self, batch: dict, size):
+    def regions(self, batch: dict, size, kind: str = "region"):
         """((r, 2) image and sentence slot, (r, *size) mask) of each sentence that names a finding
         whose mask its case has (the dataset's ``region_slots``, ``region_masks``), for the region
-        objective; None when it is off. None in the batch: r = 0 (every rank runs the same graph)."""
-        if not self.wants_regions:
+        objective; None when it is off. ``kind`` "organ": of each other sentence naming a finding,
+        the mask of the organs it names (``organ_slots``, ``organ_masks``), for the organ objective.
+        None in the batch: r = 0 (every rank runs the same graph)."""
+        if not (self.wants_organs if kind == "organ" else self.wants_regions):
             return None
-        slots = batch.get("region_slots")
+        slots = batch.get(f"{kind}_slots")
         if slots is None or len(slots) == 0:
             none = torch.zeros(0, 2, dtype=torch.long, device=self.device)
             return none, torch.zeros(0, *size, device=self.device)
-        return slots.to(self.device), batch["region_masks"].to(self.device)
+        return slots.to(self.device), batch[f"{kind}_masks"].to(self.device)
 
-    def losses(self, batch: dict, step: int) -> dict:
-        """Every pre-training loss of a collated batch (with ``reports``, ``stated``, ``named`` and
-        ``index`` from a ``CaseDataset`` with ``text``) at training step ``step``. In data-parallel
-        training each process's values are its share of the global batch's (``model.distributed``)."""
+    def features(self, batch: dict, step: int) -> dict:
+        """The model's features of a collated batch (with ``reports``, ``stated``, ``named`` and
+        ``index`` from a ``CaseDataset`` with ``text``) at training step ``step`` (``MG3D.forward``)."""
         reports = batch["reports"].to(self.device)
         stated = batch["stated"].to(self.device)
         named = batch["named"].to(self.device)
         volume = batch["volume"].to(self.device)
         generators = sample_generators(self.config.get("seed", 0), step, batch["index"].tolist())
-        features = self.model(volume, reports, generator=generators, findings=self.findings(stated),
-                              grounding=self.grounding(named, stated), regions=self.regions(batch, volume.shape[2:]))
-        return obj.pretraining_losses(features, self.model.config.loss_weights)
+        return self.model(volume, reports, generator=generators, findings=self.findings(stated),
+                          grounding=self.grounding(named, stated), regions=self.regions(batch, volume.shape[2:]),
+                          organs=self.regions(batch, volume.shape[2:], "organ"))
+
+    def losses(self, batch: dict, step: int) -> dict:
+        """Every pre-training loss of a collated batch at training step ``step``. In data-parallel
+        training each process's values are its share of the global batch's (``model.distributed``)."""
+        return obj.pretraining_losses(self.features(batch, step), self.model.config.loss_weights)
 
     def training_step(self, batch, batch_idx):
         losses = self.losses(batch, self.global_step)

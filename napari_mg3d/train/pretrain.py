@@ -37,7 +37,7 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     module.model.vision_encoder.checkpointing = config.activation_checkpointing
     module.model.mim_swin_unter_head.checkpointing = config.activation_checkpointing
     data = CaseDataset(None, profile, cache_dir=cache, cases=train_cases, regions=module.wants_regions,
-                       text=module.report_inputs())
+                       text=module.report_inputs(), organs=module.wants_organs)
     held_out = CaseDataset(None, profile, cache_dir=cache, cases=val_cases)
     validation = RetrievalValidation(held_out, out / "metrics.jsonl", config.val_every_epochs)
     trainer = fit(config, module, data, validation, out, last, resume)
@@ -52,6 +52,9 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
                                                         loss_weights(module.model.config.loss_weights)),
                                # how many training cases had their findings' masks (the region term)
                                "region_cases": sum(bool(c.regions) for c in data.cases) if data.regions
+                               else 0,
+                               # how many had their organs segmented (the organ term)
+                               "organ_cases": sum(c.organs is not None for c in data.cases) if data.organs
                                else 0,
                                "findings_calibration": calibration,
                                # what each label was learnt from (none: the findings objective was off)

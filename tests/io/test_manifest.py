@@ -43,6 +43,23 @@ def test_regions_name_a_mask_per_label(tmp_path):
     assert with_regions.regions == case.regions and without.regions == {}
 
 
+def test_organs_as_a_named_label_map_or_a_folder_of_masks(tmp_path):
+    for name in ("a.nii.gz", "b.nii.gz", "organs.nii.gz"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "seg").mkdir()
+    (tmp_path / "names.json").write_text('{"0": "background", "1": "lung_upper_lobe_left", "7": "heart"}')
+    (tmp_path / "m.csv").write_text(
+        "volume,report,organs,organ_names\n"
+        "a.nii.gz,x,organs.nii.gz,names.json\n"
+        'b.nii.gz,y,organs.nii.gz,"{""3"": ""aorta""}"\n'
+        "organs.nii.gz,z,seg,\n"
+    )
+    a, b, folder = read_manifest(tmp_path / "m.csv")
+    assert a.organs == tmp_path / "organs.nii.gz" and a.organ_names == {1: "lung_upper_lobe_left", 7: "heart"}
+    assert b.organ_names == {3: "aorta"}
+    assert folder.organs == tmp_path / "seg" and folder.organ_names == {}  # named by its files
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -56,6 +73,10 @@ def test_regions_name_a_mask_per_label(tmp_path):
          "row 2: region mask of 'Cardiomegaly' not found"),
         ("volume,report,regions\na.nii.gz,x,heart.nii.gz\n", "row 2: regions are not valid JSON"),
         ('volume,report,regions\na.nii.gz,x,"[""heart.nii.gz""]"\n', "row 2: regions must be an object"),
+        ("volume,report,organs\na.nii.gz,x,gone.nii.gz\n", "row 2: organ map not found"),
+        ("volume,report,organs\na.nii.gz,x,a.nii.gz\n", "row 2: an organ map needs organ_names"),
+        ('volume,report,organs,organ_names\na.nii.gz,x,a.nii.gz,"{""lung"": 1}"\n', "keys must be label values"),
+        ("volume,report,organs,organ_names\na.nii.gz,x,a.nii.gz,names.json\n", "row 2: organ names not found"),
     ],
 )
 def test_manifest_errors_name_the_row(tmp_path, text, message):

@@ -173,26 +173,30 @@ def test_bad_cases_are_skipped_or_refused_and_validation_reports_retrieval(synth
     assert vals[-1]["R@5"] == 1.0  # 3 candidates: the true one is always in the top 5
 
 
-@pytest.mark.parametrize("kind", ["reports only"])  # masks for some cases: the 2-process test's manifest
-def test_pretraining_runs_on_reports_alone_and_on_masks_for_some_cases(synth, tmp_path, kind):
-    """Reports without finding masks (CT-RATE's kind), or masks for some cases only: the default
-    mg3d-tiny, whose region and peak terms ask only where a mask exists, trains without a crash."""
-    import csv
+SWIN_B_SMALL = ["model=mg3d-swin-b", "profile=synthetic-tiny", "model_overrides.image_size=[64,64,64]",
+                "model_overrides.text.name=minilm-offline", "model_overrides.text.max_tokens=128",
+                "model_overrides.vision.embed_dim=12", "model_overrides.hidden=96", "model_overrides.grounding=true",
+                *(f"model_overrides.loss_weights.{k}=1" for k in ("findings", "grounding", "regions", "peaks", "organs"))]
 
-    rows = list(csv.DictReader(synth.open()))
-    for i, row in enumerate(rows):
-        for key in ("volume", "report", "segmentation"):
-            row[key] = str(synth.parent / row[key])
-        masks = {k: str(synth.parent / v) for k, v in json.loads(row["regions"]).items()}
-        row["regions"] = json.dumps(masks) if kind == "mixed" and i % 2 else ""
-    fields = [f for f in rows[0] if kind == "mixed" or f != "regions"]
-    manifest = tmp_path / "manifest.csv"
-    with manifest.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+
+@pytest.mark.parametrize("kind,model", [("reports", "mg3d-tiny"), ("organs", "mg3d-tiny"), ("mixed", "mg3d-tiny"),
+                                        ("mixed", "mg3d-swin-b")])
+def test_pretraining_runs_on_every_kind_of_manifest(tmp_path, kind, model):
+    """Reports alone (CT-RATE's kind), organ maps only, or finding masks, organ maps and reports alone
+    case by case in one manifest (``mg3d synth --supervision``; the default manifest, finding masks
+    and organ maps for every case, runs in the tests above): 3 steps without a crash, with the default
+    mg3d-tiny and with mg3d-swin-b's code path at a small input; the organ term asks something
+    wherever a case's organs are mapped, nothing where none are."""
+    from napari_mg3d.data.synth_writer import write_synthetic
+    from napari_mg3d.model.checkpoint import read_metadata
+
+    manifest = write_synthetic(tmp_path / "data", 6, seed=5, shape=(32, 64, 64), supervision=kind, split="train")
     out = tmp_path / "run"
-    _pretrain(manifest, out, "max_steps=3")
+    _pretrain(manifest, out, "max_steps=3", *(SWIN_B_SMALL if model == "mg3d-swin-b" else []))
     steps = [m for m in _metrics(out) if "loss" in m]
     assert steps[-1]["step"] == 3 and all(torch.isfinite(torch.tensor(m["loss"])) for m in steps)
-    assert (out / "model.safetensors").is_file()
+    organ_terms = [m["organs"] for m in steps]
+    assert (max(organ_terms) > 0) == (kind != "reports"), organ_terms
+    meta = read_metadata(out / "model.safetensors")
+    assert meta["organ_cases"] == {"reports": 0, "organs": 6, "mixed": 2}[kind]
+    assert meta["region_cases"] == {"reports": 0, "organs": 0, "mixed": 2}[kind]
