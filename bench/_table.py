@@ -41,19 +41,25 @@ def median_ms(times: list[float]) -> float:
     return 1000 * statistics.median(times)
 
 
-def synthetic_cases(folder, n: int, seed: int, split: str):
-    """The manifest of ``n`` synthetic cases of ``seed`` in ``folder``: reused when it holds
-    exactly those cases with the generator's columns (an older one may lack the region masks),
-    written (by the project's generator) otherwise."""
-    import csv
+def synthetic_cases(folder, n: int, seed: int, split: str, family: str = "a", supervision: str = "all"):
+    """The manifest of ``n`` synthetic cases of ``seed`` in ``folder``, by generator ``family`` with
+    ``supervision`` (``mg3d synth``): reused when the folder's record says it holds exactly those,
+    made by the generator's present code; written otherwise."""
+    import hashlib
+    import json
     from pathlib import Path
 
-    from napari_mg3d.data.synth_writer import case_id, write_synthetic
+    from napari_mg3d.data import synth_writer
 
-    manifest = Path(folder) / "manifest.csv"
-    wanted = [case_id(seed, i) for i in range(n)]
-    if manifest.is_file():
-        rows = csv.DictReader(manifest.open())
-        if [row["id"] for row in rows] == wanted and "regions" in (rows.fieldnames or []):
-            return manifest
-    return write_synthetic(folder, n, seed=seed, split=split)
+    folder = Path(folder)
+    module = Path(synth_writer.family_module(family).__file__)
+    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(module.parent.glob(module.stem.split("_")[0] + "*.py"))))
+    wanted = {"n": n, "seed": seed, "split": split, "family": family, "supervision": supervision,
+              "code": code.hexdigest()[:16]}
+    record = folder / "generator.json"
+    manifest = folder / "manifest.csv"
+    if manifest.is_file() and record.is_file() and json.loads(record.read_text()) == wanted:
+        return manifest
+    manifest = synth_writer.write_synthetic(folder, n, seed=seed, split=split, family=family, supervision=supervision)
+    record.write_text(json.dumps(wanted))
+    return manifest

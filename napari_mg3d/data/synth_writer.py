@@ -60,8 +60,10 @@ def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128)
     (out / "organs.json").write_text(json.dumps({str(k): v for k, v in generator.ORGANS.items()}, indent=1))
     kinds = ("findings", "organs", "reports") if supervision == "mixed" else None
     rows, label_rows = [], []
+    # the same field of view (about 350 x 350 x 320 mm) at any grid: smaller grids, coarser voxels
+    spacing = tuple(s * d / n_ for s, d, n_ in zip((2.75, 2.75, 5.0), (128, 128, 64), shape[::-1]))
     for i in range(n):
-        case = make_case(seed * 100_000 + i, shape=shape)
+        case = make_case(seed * 100_000 + i, shape=shape, spacing_xyz=spacing)
         cid = case_id(seed, i, family)
         kind = kinds[i % 3] if kinds else supervision
         base = cases_dir / cid

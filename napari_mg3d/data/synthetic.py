@@ -2,6 +2,13 @@
 
 Deterministic by seed; numpy only. Array axes are (z, y, x) in LPS: x towards the patient's left,
 y towards the back, z towards the head, so the patient's right lung has x < 0.
+
+The chest (``synthetic_anatomy``) is drawn anew per case: body size and shape, lung heights and
+fissures, heart size and place, the aorta's course, a small turn and shift of the whole chest,
+contrast or not, intensity offset and noise level. Findings (``FINDINGS``, one per CT-RATE label,
+each present with probability ``P_FINDING``) are drawn into it (``synthetic_lung_findings``,
+``synthetic_chest_findings``), from a few millimetres to a lobe, and the report
+(``synthetic_report``) is written in one of three styles.
 """
 
 from __future__ import annotations
@@ -11,25 +18,48 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..io.geometry import Geometry
+from . import synthetic_chest_findings as chest
+from . import synthetic_lung_findings as lung
+from .synthetic_anatomy import LOBES, ORGANS, build_anatomy
+from .synthetic_report import STYLES, write_report
+from .synthetic_shapes import Grid
 
-ORGANS = {1: "lung_right", 2: "lung_left", 3: "heart", 4: "aorta", 5: "spine", 6: "ribs"}
-FINDINGS = (
-    "nodule", "pleural_effusion", "consolidation", "cardiomegaly", "emphysema", "arterial_calcification"
-)
+__all__ = ["CT_RATE_LABEL", "FINDINGS", "LOBES", "ORGANS", "STYLES", "SyntheticCase", "make_case", "write_report"]
+
 CT_RATE_LABEL = {
-    "nodule": "Lung nodule",
-    "pleural_effusion": "Pleural effusion",
-    "consolidation": "Consolidation",
-    "cardiomegaly": "Cardiomegaly",
-    "emphysema": "Emphysema",
+    "medical_material": "Medical material",
     "arterial_calcification": "Arterial wall calcification",
+    "cardiomegaly": "Cardiomegaly",
+    "pericardial_effusion": "Pericardial effusion",
+    "coronary_calcification": "Coronary artery wall calcification",
+    "hiatal_hernia": "Hiatal hernia",
+    "lymphadenopathy": "Lymphadenopathy",
+    "emphysema": "Emphysema",
+    "atelectasis": "Atelectasis",
+    "nodule": "Lung nodule",
+    "lung_opacity": "Lung opacity",
+    "fibrotic_sequela": "Pulmonary fibrotic sequela",
+    "pleural_effusion": "Pleural effusion",
+    "mosaic_attenuation": "Mosaic attenuation pattern",
+    "peribronchial_thickening": "Peribronchial thickening",
+    "consolidation": "Consolidation",
+    "bronchiectasis": "Bronchiectasis",
+    "septal_thickening": "Interlobular septal thickening",
 }
-LOBES = {
-    "right upper lobe": ("right", "upper"),
-    "right middle lobe": ("right", "middle"),
-    "right lower lobe": ("right", "lower"),
-    "left upper lobe": ("left", "upper"),
-    "left lower lobe": ("left", "lower"),
+FINDINGS = tuple(CT_RATE_LABEL)  # internal names, in CT-RATE's label order
+P_FINDING = 0.3
+# drawing order: diffuse patterns first, focal findings over them, devices last; a later finding
+# takes the voxels it paints from the masks of earlier ones
+DRAW = {
+    "pleural_effusion": chest.pleural_effusion, "emphysema": lung.emphysema,
+    "mosaic_attenuation": lung.mosaic_attenuation, "septal_thickening": lung.septal_thickening,
+    "peribronchial_thickening": lung.peribronchial_thickening, "bronchiectasis": lung.bronchiectasis,
+    "fibrotic_sequela": lung.fibrotic_sequela, "atelectasis": lung.atelectasis,
+    "consolidation": lung.consolidation, "lung_opacity": lung.lung_opacity, "nodule": lung.nodule,
+    "hiatal_hernia": chest.hiatal_hernia, "lymphadenopathy": chest.lymphadenopathy,
+    "cardiomegaly": chest.cardiomegaly, "pericardial_effusion": chest.pericardial_effusion,
+    "arterial_calcification": chest.arterial_calcification, "coronary_calcification": chest.coronary_calcification,
+    "medical_material": chest.medical_material,
 }
 
 
@@ -38,11 +68,11 @@ class SyntheticCase:
     case_id: str
     image: np.ndarray  # int16 HU, (z, y, x)
     geometry: Geometry
-    organs: np.ndarray  # uint8 labels, see ORGANS
-    findings: dict[str, np.ndarray]  # finding -> bool mask, only for findings present
-    details: dict[str, dict]  # finding -> where and how large
+    organs: np.ndarray  # uint8 labels, see ORGANS (TotalSegmentator names)
+    findings: dict[str, np.ndarray]  # finding -> bool mask of the voxels that show it, only findings present
+    details: dict[str, dict]  # finding -> where (lobe / lobes / side / stations ...) and how large (size_mm)
     report: str
-    labels: dict[str, int] = field(default_factory=dict)  # CT-RATE label name -> 0/1
+    labels: dict[str, int] = field(default_factory=dict)  # CT-RATE label name -> 0/1, every label in CT_RATE_LABEL
 
 
 def make_case(
@@ -51,192 +81,44 @@ def make_case(
     shape: tuple[int, int, int] = (64, 128, 128),
     spacing_xyz: tuple[float, float, float] = (2.75, 2.75, 5.0),
     noise_hu: float = 12.0,
+    style: str | None = None,
 ) -> SyntheticCase:
-    """One case. ``findings=None`` draws each finding with probability 0.35."""
+    """One case. ``findings=None`` draws each finding with probability ``P_FINDING``; ``style``
+    picks the report style (one of ``STYLES``; drawn at random by default). ``noise_hu`` is the
+    typical noise; each case scales it by 0.7-1.5."""
     rng = np.random.default_rng(seed)
     if findings is None:
-        findings = tuple(f for f in FINDINGS if rng.random() < 0.35)
+        findings = tuple(f for f in FINDINGS if rng.random() < P_FINDING)
     unknown = set(findings) - set(FINDINGS)
     if unknown:
         raise ValueError(f"unknown finding(s) {sorted(unknown)}; choose from {', '.join(FINDINGS)}")
-    nz, ny, nx = shape
-    z = np.linspace(-1, 1, nz)[:, None, None]
-    y = np.linspace(-1, 1, ny)[None, :, None]
-    x = np.linspace(-1, 1, nx)[None, None, :]
-    jitter = lambda s=0.04: float(rng.normal(0, s))  # noqa: E731
+    if style is not None and style not in STYLES:
+        raise ValueError(f"unknown report style {style!r}; choose from {', '.join(STYLES)}")
+    grid = Grid(shape, np.asarray(spacing_xyz[::-1], dtype=float))
+    heart_scale = rng.uniform(1.25, 1.4) if "cardiomegaly" in findings else 1.0
+    pericardial_mm = rng.uniform(6, 20) if "pericardial_effusion" in findings else 0.0
+    anat = build_anatomy(grid, rng, heart_scale, pericardial_mm)
 
-    hu = np.full(shape, -1000.0, dtype=np.float32)
-    organs = np.zeros(shape, dtype=np.uint8)
-    body_a, body_b = 0.88 + jitter(0.03), 0.66 + jitter(0.03)
-    body = (x / body_a) ** 2 + (y / body_b) ** 2 <= 1
-    body = np.broadcast_to(body, shape)
-    hu[body] = -90.0  # subcutaneous fat
-    inner = np.broadcast_to((x / (body_a - 0.07)) ** 2 + (y / (body_b - 0.07)) ** 2 <= 1, shape)
-    hu[inner] = 40.0  # muscle and mediastinal soft tissue
-
-    lung_top = 0.85 + jitter(0.03)
-    taper = np.clip((lung_top - z) / 0.6, 0.25, 1.0)  # narrower towards the apex
-    lungs = {}
-    for side, sign, label in (("right", -1, 1), ("left", 1, 2)):
-        cx, cy = sign * (0.42 + jitter(0.02)), -0.02 + jitter(0.02)
-        rx, ry = 0.30 + jitter(0.02), 0.44 + jitter(0.02)
-        m = ((x - cx) / (rx * taper)) ** 2 + ((y - cy) / (ry * taper)) ** 2 <= 1
-        m = m & (z > -0.85) & (z < lung_top)
-        lungs[side] = m
-        organs[m] = label
-        hu[m] = -860.0
-
-    heart_r = np.array([0.27, 0.24, 0.32]) * (1.35 if "cardiomegaly" in findings else 1.0)
-    heart_c = np.array([0.08 + jitter(0.02), -0.18 + jitter(0.02), -0.35 + jitter(0.03)])
-    heart = ((x - heart_c[0]) / heart_r[0]) ** 2 + ((y - heart_c[1]) / heart_r[1]) ** 2 + (
-        (z - heart_c[2]) / heart_r[2]
-    ) ** 2 <= 1
-    organs[heart] = 3
-    hu[heart] = 45.0
-
-    aorta_c = (0.16 + jitter(0.01), 0.36 + jitter(0.01))
-    aorta_d = np.sqrt((x - aorta_c[0]) ** 2 + (y - aorta_c[1]) ** 2)
-    aorta = np.broadcast_to((aorta_d <= 0.075) & (z < 0.6), shape)
-    organs[aorta] = 4
-    hu[aorta] = 160.0
-
-    spine_d = np.sqrt(x**2 + (y - 0.55) ** 2)
-    spine = np.broadcast_to(spine_d <= 0.11, shape)
-    organs[spine] = 5
-    hu[spine] = 350.0
-    hu[np.broadcast_to((spine_d > 0.085) & (spine_d <= 0.11), shape)] = 800.0
-
-    ring = (x / (body_a - 0.1)) ** 2 + (y / (body_b - 0.1)) ** 2
-    rib_rows = (np.abs(((z + 1) * 7) % 1 - 0.5) < 0.12) & (z > -0.8) & (z < lung_top)
-    ribs = (ring > 0.86) & (ring <= 1.0) & rib_rows & (y < 0.45)
-    ribs = ribs & ~np.broadcast_to(spine, shape)
-    organs[ribs] = 6
-    hu[ribs] = 700.0
-
-    spacing_zyx = np.array(spacing_xyz[::-1])
-    half_extent = (np.array(shape) - 1) * spacing_zyx / 2  # mm from the centre to the edge voxel
     masks, details = {}, {}
-    lung_any = lungs["right"] | lungs["left"]
+    for name, draw in DRAW.items():
+        if name not in findings:
+            continue
+        mask, details[name] = draw(anat, rng)
+        for earlier in masks:
+            left = masks[earlier] & ~mask
+            if left.any():
+                masks[earlier] = left
+        masks[name] = mask
+        if name == "pleural_effusion":
+            anat.at["fluid"] = mask
 
-    if "emphysema" in findings:
-        upper = lung_any & (z > 0.15)
-        speckle = rng.random(shape) < 0.45
-        m = upper & speckle
-        hu[m] = -965.0
-        masks["emphysema"], details["emphysema"] = m, {"where": "both upper lobes"}
-    if "consolidation" in findings:
-        lobe = str(rng.choice(["right lower lobe", "left lower lobe"]))
-        m = _blob_in(lungs[LOBES[lobe][0]], _lobe_region(z, y, LOBES[lobe], lung_top), rng, 0.16, x, y, z)
-        hu[m] = 25.0
-        masks["consolidation"], details["consolidation"] = m, {"lobe": lobe}
-    if "nodule" in findings:
-        lobe = str(rng.choice(list(LOBES)))
-        size_mm = float(rng.choice([6, 8, 10, 12, 15]))
-        radius = size_mm / 2 / half_extent[2]  # in normalised x units
-        m = _blob_in(lungs[LOBES[lobe][0]], _lobe_region(z, y, LOBES[lobe], lung_top), rng, radius, x, y, z,
-                     scale=half_extent / half_extent[2])
-        hu[m] = 35.0
-        masks["nodule"], details["nodule"] = m, {"lobe": lobe, "size_mm": size_mm}
-    if "pleural_effusion" in findings:
-        side = str(rng.choice(["right", "left", "both"]))
-        sides = ["right", "left"] if side == "both" else [side]
-        m = np.zeros(shape, dtype=bool)
-        level = 0.25 + jitter(0.05)  # dependent fluid fills the posterior part of the lung
-        for s in sides:
-            m |= lungs[s] & (y > level) & (z < 0.1)
-        hu[m] = 12.0
-        masks["pleural_effusion"], details["pleural_effusion"] = m, {"side": side}
-    if "cardiomegaly" in findings:
-        masks["cardiomegaly"], details["cardiomegaly"] = heart.copy(), {"where": "heart"}
-    if "arterial_calcification" in findings:
-        wall = np.broadcast_to((aorta_d > 0.05) & (aorta_d <= 0.075), shape) & (z < 0.5)
-        plaques = wall & (rng.random(shape) < 0.08)
-        hu[plaques] = 900.0
-        masks["arterial_calcification"] = plaques
-        details["arterial_calcification"] = {"where": "aortic wall"}
-
-    hu += rng.normal(0, noise_hu, shape).astype(np.float32)
+    hu = anat.hu + np.float32(rng.uniform(-10, 10))  # calibration offset
+    if noise_hu:
+        hu += rng.standard_normal(shape, dtype=np.float32) * np.float32(noise_hu * rng.uniform(0.7, 1.5))
     image = np.clip(np.rint(hu), -1024, 3071).astype(np.int16)
-    origin_xyz = tuple(float(-e) for e in half_extent[::-1])
+    origin_xyz = tuple(float(-e) for e in grid.half[::-1])
     geometry = Geometry(tuple(float(s) for s in spacing_xyz), origin_xyz, (1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0))
     labels = {CT_RATE_LABEL[f]: int(f in masks) for f in FINDINGS}
-    report = write_report(details, rng)
-    return SyntheticCase(f"synth-{seed:05d}", image, geometry, organs, masks, details, report, labels)
-
-
-def _lobe_region(z, y, lobe: tuple[str, str], lung_top: float):
-    side, level = lobe
-    bottom, span = -0.85, lung_top + 0.85
-    if level == "upper":
-        return z > bottom + 0.6 * span
-    if level == "lower":
-        return (z <= bottom + 0.45 * span) | ((z <= bottom + 0.6 * span) & (y > 0.1))
-    return (z > bottom + 0.3 * span) & (z <= bottom + 0.6 * span) & (y <= 0.1)  # middle lobe
-
-
-def _blob_in(lung, region, rng, radius, x, y, z, scale=np.ones(3)):
-    """A sphere (radius in normalised x units) centred well inside ``lung & region``."""
-    inside = np.argwhere(lung & region)
-    if inside.size == 0:
-        inside = np.argwhere(lung)
-    shape = lung.shape
-    grid = [np.linspace(-1, 1, n) for n in shape]
-    best = None
-    for _ in range(40):
-        iz, iy, ix = inside[rng.integers(len(inside))]
-        c = (grid[0][iz], grid[1][iy], grid[2][ix])
-        m = (((z - c[0]) * scale[0]) ** 2 + ((y - c[1]) * scale[1]) ** 2 + ((x - c[2]) * scale[2]) ** 2) <= radius**2
-        frac = (m & lung).sum() / max(m.sum(), 1)
-        if best is None or frac > best[0]:
-            best = (frac, m)
-        if frac > 0.97:
-            break
-    return best[1] & lung
-
-
-TEMPLATES = {
-    "nodule": (
-        ["A {size_mm:.0f} mm nodule is seen in the {lobe}.", "There is a {size_mm:.0f} mm solid nodule in the {lobe}."],
-        ["No pulmonary nodule is seen.", "No nodule or mass was detected in either lung."],
-    ),
-    "pleural_effusion": (
-        ["{Side} pleural effusion is present.", "There is {side} pleural effusion."],
-        ["No pleural effusion.", "Pleural effusion was not observed."],
-    ),
-    "consolidation": (
-        ["There is consolidation in the {lobe}.", "A consolidation area is seen in the {lobe}."],
-        ["No consolidation is observed.", "There is no consolidation in either lung."],
-    ),
-    "cardiomegaly": (
-        ["The heart is enlarged, consistent with cardiomegaly.", "Cardiomegaly is present."],
-        ["Heart size is normal.", "The heart size is within normal limits."],
-    ),
-    "emphysema": (
-        ["Emphysematous low attenuation areas are seen in both upper lobes.", "There is emphysema in both upper lobes."],
-        ["No emphysema is seen.", "There are no emphysematous changes."],
-    ),
-    "arterial_calcification": (
-        ["Calcified atherosclerotic plaques are seen in the wall of the aorta.", "There are calcifications in the aortic wall."],
-        ["No calcification is seen in the aortic wall.", "The aortic wall shows no calcification."],
-    ),
-}
-ORDER = ("nodule", "consolidation", "emphysema", "pleural_effusion", "cardiomegaly", "arterial_calcification")
-
-
-def write_report(details: dict[str, dict], rng) -> str:
-    """Findings (one sentence per finding, present or denied) and an impression."""
-    sentences = ["Trachea and both main bronchi are open."]
-    for finding in ORDER:
-        positive, negative = TEMPLATES[finding]
-        if finding in details:
-            d = details[finding]
-            side = {"both": "bilateral"}.get(d.get("side", ""), d.get("side", ""))
-            text = str(rng.choice(positive)).format(**{**d, "side": side, "Side": side.capitalize()})
-        else:
-            text = str(rng.choice(negative))
-        sentences.append(text)
-    sentences.append("Bone structures are intact.")
-    impression = [CT_RATE_LABEL[f] + (f" in the {details[f]['lobe']}" if "lobe" in details[f] else "")
-                  for f in ORDER if f in details]
-    impression_text = "; ".join(impression) + "." if impression else "No acute abnormality."
-    return "Findings: " + " ".join(sentences) + "\nImpression: " + impression_text
+    details = {f: details[f] for f in FINDINGS if f in details}
+    report = write_report(details, rng, style)
+    return SyntheticCase(f"synth-{seed:05d}", image, geometry, anat.organs, masks, details, report, labels)

@@ -9,7 +9,7 @@ import torch
 
 from napari_mg3d.data.dataset import collate, sentence_regions
 from napari_mg3d.data.report_inputs import collate_reports
-from napari_mg3d.data.synthetic import make_case
+from napari_mg3d.data.synthetic import CT_RATE_LABEL, make_case
 from napari_mg3d.model import objectives as obj
 from napari_mg3d.model.factory import create_model
 from napari_mg3d.model.heads import GroundingHead
@@ -68,7 +68,8 @@ def test_the_objective_finds_where_a_finding_is():
 
 
 def test_the_module_asks_with_the_sentences_that_state_findings():
-    cases = [make_case(i, shape=(8, 8, 8)) for i in range(3)]
+    cases = [make_case(i, findings, shape=(8, 8, 8)) for i, findings in
+             enumerate([("nodule", "pleural_effusion"), (), ("emphysema", "cardiomegaly", "consolidation")])]
     module = PretrainModule({"model": "mg3d-tiny"})
     reports = [c.report for c in cases]
     inputs = module.report_inputs()
@@ -240,11 +241,7 @@ def test_the_module_pairs_sentences_with_the_masks_of_what_they_name():
     module = PretrainModule({"model": "mg3d-tiny"})
     assert module.wants_regions
     inputs = module.report_inputs()
-    label = {f: lab for f, lab in zip(("nodule", "pleural_effusion", "consolidation", "cardiomegaly", "emphysema",
-                                       "arterial_calcification"), ("Lung nodule", "Pleural effusion", "Consolidation",
-                                                                   "Cardiomegaly", "Emphysema",
-                                                                   "Arterial wall calcification"))}
-    masks = [{label[f]: m.astype("float32") for f, m in c.findings.items()} for c in cases]
+    masks = [{CT_RATE_LABEL[f]: m.astype("float32") for f, m in c.findings.items()} for c in cases]
     items = []
     for case, mask in zip(cases, masks):
         text = inputs(case.report)

@@ -31,8 +31,8 @@ def test_3d_view_shows_label_surfaces_and_the_heatmap_isosurface_in_world_mm(mak
     centre = np.mean(np.reshape(widget.meshes["attention: a hot spot"].bounds, (3, 2)), axis=1)
     expected = synthetic_case.geometry.index_to_world(spot[::-1])
     np.testing.assert_allclose(centre, expected, atol=max(synthetic_case.geometry.spacing))
-    lung = widget.meshes["lung_right"].bounds
-    assert lung[0] < lung[1] and widget.meshes["lung_right"].n_cells > 100
+    lung = widget.meshes["lung_lower_lobe_right"].bounds
+    assert lung[0] < lung[1] and widget.meshes["lung_lower_lobe_right"].n_cells > 100
     shot = imread(widget.screenshot(tmp_path / "3d.png"))[..., :3].astype(float)
     assert shot.std() > 10  # surfaces drawn, not an empty background
     merged = pv.read(widget.export(tmp_path / "surfaces.vtp"))
