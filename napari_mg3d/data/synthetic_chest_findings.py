@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .synthetic_anatomy import LABEL, Anatomy, sample
+from .synthetic_anatomy import LABEL, Anatomy
 from .synthetic_shapes import Patch, ellipsoid, path
 
 
