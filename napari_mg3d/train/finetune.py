@@ -124,6 +124,7 @@ def save_aligned(module, data, path, profile, config: FinetuneConfig, step: int)
     from ..model.capabilities import ALIGNMENT, FINDINGS, capabilities_of
     from ..model.checkpoint import read_metadata, save_checkpoint
     from .calibrate import calibrate_alignment, calibrate_findings, label_counts
+    from .familiarity import training_summary
 
     model = module.model
     calibrate_alignment(model, data)
@@ -136,4 +137,6 @@ def save_aligned(module, data, path, profile, config: FinetuneConfig, step: int)
                            "step": step, "manifest": str(config.manifest), "mode": config.mode,
                            "findings_calibration": calibrate_findings(model, data, module.prompt_sets),
                            "findings_learnt": label_counts([c.report for c in data.cases],
-                                                           [p.label for p in module.prompt_sets])})
+                                                           [p.label for p in module.prompt_sets]),
+                           # what its training volumes looked like (the viewer's out-of-distribution line)
+                           "training_data": training_summary(model, data, profile)})

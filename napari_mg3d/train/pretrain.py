@@ -20,6 +20,7 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     from ..model.objectives import loss_weights
     from ..model.config import get_config
     from .calibrate import calibrate_alignment, calibrate_findings, label_counts
+    from .familiarity import training_summary
     from .module import PretrainModule
     from .run import checked_cases, fit, held_out_cases, start_run
     from .validation import RetrievalValidation
@@ -57,6 +58,8 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
                                "organ_cases": sum(c.organs is not None for c in data.cases) if data.organs
                                else 0,
                                "findings_calibration": calibration,
+                               # what its training volumes looked like (the viewer's out-of-distribution line)
+                               "training_data": training_summary(module.model, data, get_profile(profile)),
                                # what each label was learnt from (none: the findings objective was off)
                                "findings_learnt": label_counts([c.report for c in data.cases], module.labels)
                                if module.prompts is not None else {}})
