@@ -1,8 +1,21 @@
 """End-to-end analysis of the real example CT with mg3d-swin-b on this CPU, stage by stage, the
-way the viewer runs it (the model loaded once): load the checkpoint, read, preprocess, encode,
-attention for every sentence of a real chest-CT report, zero-shot over the 18 labels, search in a
-10,000-case library. Prints wall time and peak resident memory per stage (RSS sampled every 2 ms;
-"added" is the peak above the stage's starting RSS).
+way the viewer runs it (the model loaded once), before and after "one case, one encode" side by
+side in one run: load the checkpoint, read the volume, then the whole analysis of the case (its
+embedding for similar cases, the attention map of every sentence of a real chest-CT report,
+findings over the 18 labels, similar cases in a 10,000-case library).
+
+Before: separate calls, as the viewer made them until now: each of the embedding, the maps and
+the findings encodes the volume itself, and the findings embed the 72 label prompts.
+After: the volume encoded once (``inference.features.CaseFeatures``), every analysis reading its
+features; the prompts embedded once per loaded model (``analysis.embed_prompts``, which the viewer
+calls as the model loads) and kept, so no case's findings wait for them. The total "after" is the
+case's analysis once the model (and its prompts) are loaded; the line also gives it with the
+prompts, for a first case where they are not yet embedded. Before and after must agree: the
+script says whether the embedding, maps and findings are the same.
+
+An untimed warm-up (one encode, one text batch) runs first so that neither side pays for torch's
+first calls; its time is printed. Wall time and peak resident memory per stage (RSS sampled every
+2 ms; "added" is the peak above the stage's starting RSS).
 
 Weights are random (none can be downloaded here); time and memory do not depend on them. The text
 encoder is RadBERT's architecture with the offline MiniLM tokenizer, as in bench/throughput.py.
@@ -90,8 +103,9 @@ def main() -> int:
     import torch
 
     from napari_mg3d.data.profiles import get_profile
-    from napari_mg3d.inference.analysis import attention_maps, image_embedding, zeroshot
-    from napari_mg3d.inference.encode import load_model, model_input
+    from napari_mg3d.inference.analysis import attention_maps, embed_prompts, findings, image_embedding
+    from napari_mg3d.inference.encode import load_model
+    from napari_mg3d.inference.features import encode_case
     from napari_mg3d.inference.library import CaseLibrary
     from napari_mg3d.inference.library_commands import signature_of
     from napari_mg3d.io.volume import read_volume
@@ -101,7 +115,7 @@ def main() -> int:
 
     report = next(csv.DictReader(open(args.reports, encoding="utf-8")))["report_text"]
     sentences = [s for s in split_sentences(report) if s.text.strip()]
-    rows = []
+    load_average = _load_average()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "text").mkdir()
@@ -113,38 +127,93 @@ def main() -> int:
 
         gc.collect()
 
-        def stage(name, fn, detail=""):
+        def stage(fn):
             with Peak() as p:
                 result = fn()
-            rows.append([name, f"{p.seconds:.2f}", f"{p.peak / 2**20:.0f}", f"{(p.peak - p.start_rss) / 2**20:.0f}",
-                         detail])
-            return result
+            return result, (p.seconds, p.peak / 2**20, (p.peak - p.start_rss) / 2**20)
 
-        loaded = stage("load checkpoint", lambda: load_model(checkpoint, args.device),
-                       f"{checkpoint.stat().st_size / 2**20:.0f} MB safetensors")
-        volume = stage("read volume", lambda: read_volume(args.volume),
-                       "example_ct.nii.gz")
-        rows[-1][4] = f"{' x '.join(map(str, volume.array.shape[::-1]))} voxels"
-        x = stage("preprocess (ct-rate)", lambda: model_input(volume, loaded.profile), "-> 1x1x128x96x128")
-        with torch.no_grad():
-            query = stage("encode volume", lambda: image_embedding(loaded, volume),
-                          "preprocess + Swin-B + projection")
-        maps = stage("attention, every sentence", lambda: attention_maps(loaded, volume, report),
-                     f"{len(sentences)} sentences, maps on the CT grid")
-        rows[-1][4] = f"{len(maps)} maps of {len(sentences)} sentences, on the CT's grid"
-        probs = stage("zero-shot, 18 labels", lambda: zeroshot(loaded, volume), "encode + 72 prompts")
+        size = checkpoint.stat().st_size / 2**20
+        loaded, t_load = stage(lambda: load_model(checkpoint, args.device))
+        volume, t_read = stage(lambda: read_volume(args.volume))
+        prompt_sets = loaded.prompt_sets()
+        n_prompts = sum(len(p.positive) + len(p.negative) for p in prompt_sets)
+
+        def warm_up():
+            features = encode_case(loaded, volume)
+            with torch.no_grad():
+                loaded.model.report_embedding(loaded.model.tokenize([sentences[0].text]))
+            return image_embedding(loaded, volume, features)
+
+        query, t_warm = stage(warm_up)
         folder = tmp / "library"
         library_of(folder, args.library_size, query.shape[1], query, signature_of(loaded))
-        lib = stage("open library", lambda: CaseLibrary(folder), f"{args.library_size:,} cases")
-        hits = stage("search top 10", lambda: lib.search(query, 10, "image"), "query vector given")
-        lib.close()
-        del x, maps, probs, hits
+
+        def similar(query):
+            lib = CaseLibrary(folder)
+            try:
+                return lib.search(query, 10, "image")
+            finally:
+                lib.close()
+
+        # before: separate calls, each encoding the volume; the prompts embedded by the findings
+        loaded._prompts.clear()  # the prompt sets' embeddings kept on the loaded model
+        before = {}
+        q, before["embedding"] = stage(lambda: image_embedding(loaded, volume))
+        maps, before["maps"] = stage(lambda: attention_maps(loaded, volume, report))
+        found, before["findings"] = stage(lambda: findings(loaded, volume))
+        hits, before["similar"] = stage(lambda: similar(q))
+        del maps, found, hits
+        gc.collect()
+        # after: one encode, every analysis from its features; the prompts once per loaded model
+        loaded._prompts.clear()
+        after = {}
+        _, t_prompts = stage(lambda: embed_prompts(loaded))  # the viewer: as the model loads
+        features, after["encode"] = stage(lambda: encode_case(loaded, volume))
+        q2, after["embedding"] = stage(lambda: image_embedding(loaded, volume, features))
+        maps2, after["maps"] = stage(lambda: attention_maps(loaded, volume, report, features=features))
+        found2, after["findings"] = stage(lambda: findings(loaded, volume, features=features))
+        hits2, after["similar"] = stage(lambda: similar(q2))
+        same = (np.allclose(q, q2, atol=1e-5)
+                and all(np.allclose(a[1], b[1], rtol=1e-4, atol=1e-7) for a, b in zip(maps2, attention_maps(
+                    loaded, volume, report)))
+                and np.allclose(list(found2[0].values()), list(findings(loaded, volume)[0].values()), atol=1e-5))
+        del maps2, found2, hits2
+
+    def cells(t):
+        return [f"{t[0]:.2f}", f"{t[1]:.0f}", f"{t[2]:.0f}"] if t else ["-", "-", "-"]
+
+    rows = [["load checkpoint", *cells(t_load), *cells(t_load), f"{size:.0f} MB safetensors, once per model"],
+            ["read volume", *cells(t_read), *cells(t_read),
+             f"example_ct.nii.gz, {' x '.join(map(str, volume.array.shape[::-1]))} voxels"],
+            ["label prompts", *cells(None), *cells(t_prompts),
+             f"{n_prompts} prompts, once per model (the viewer: as it loads); before: in findings"],
+            ["warm-up (not counted)", *cells(t_warm), *cells(t_warm), "one encode, one text batch"],
+            ["encode once", *cells(None), *cells(after["encode"]), "preprocess + Swin-B + pooled embedding"],
+            ["embedding (similar cases)", *cells(before["embedding"]), *cells(after["embedding"]),
+             "before: preprocess + encode"],
+            ["every sentence's map", *cells(before["maps"]), *cells(after["maps"]),
+             f"{len(sentences)} sentences, on the CT's grid; before: + encode"],
+            ["findings, 18 labels", *cells(before["findings"]), *cells(after["findings"]),
+             "before: + encode + prompts"],
+            ["similar cases, top 10", *cells(before["similar"]), *cells(after["similar"]),
+             f"open a {args.library_size:,}-case library + search"]]
+    total_before = sum(t[0] for t in before.values())
+    total_after = sum(t[0] for t in after.values())
     print(f"mg3d-swin-b on {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"the report: {len(report)} characters")
-    print_table(["stage", "seconds", "peak RSS MB", "added MB", "what"], rows)
-    total = sum(float(r[1]) for r in rows if r[0] not in ("preprocess (ct-rate)",))
-    print(f"total (without the separate preprocess row, which encode repeats): {total:.1f} s")
+          f"the report: {len(report)} characters, {len(sentences)} sentences; load average before the run "
+          f"{load_average}, after {_load_average()}")
+    print_table(["stage", "before s", "peak RSS MB", "added MB", "after s", "peak RSS MB", "added MB", "what"], rows)
+    print(f"the whole analysis of the case, the model loaded: before {total_before:.2f} s (3 encodes, the "
+          f"findings embedding the prompts), after {total_after:.2f} s (1 encode, the prompts embedded with the "
+          f"model; {total_after + t_prompts[0]:.2f} s where they are not yet)")
+    print(f"after equals before (embedding, maps, findings): {same}")
     return 0
+
+
+def _load_average() -> str:
+    import os
+
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for the heatmaps (NIfTI, the volume's geometry)")
     p.add_argument("--refine", action="store_true",
                    help="Grad-CAM maps of the global alignment on the next-to-last stage, instead")
+    p.add_argument("--masks", action="store_true",
+                   help="also each sentence's finding outlined: a label mask beside its heatmap, with its "
+                   "volume in ml and its side/lobe (rule: docs/method.md, Inference)")
     _device_and_json(p)
     p.set_defaults(run=_attention)
 
@@ -271,12 +274,14 @@ def _attention(args) -> int:
     from .inference.commands import attention_to_folder
 
     result = attention_to_folder(args.checkpoint, args.volume, args.out, args.report, args.text, args.device,
-                                 args.refine)
+                                 args.refine, args.masks)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         for m in result["maps"]:
-            print(f"{m['file']}: peak at {m['peak_mm_xyz']} mm  {m['text'][:70]}")
+            shape = m.get("outline")
+            outlined = f"  outline {shape['ml']:.1f} ml, {shape['place']}" if shape else ""
+            print(f"{m['file']}: peak at {m['peak_mm_xyz']} mm{outlined}  {m['text'][:70]}")
     return 0
 
 

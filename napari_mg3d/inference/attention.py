@@ -43,28 +43,32 @@ def _chunks(sentences, tokenizer, max_tokens: int) -> list[list]:
 MAX_MAPS = 100  # sentences mapped of one report (CT-RATE's longest reports have about 40)
 
 
-def sentence_maps(model, volume_input: torch.Tensor, report: str = "", phrases=(),
-                  refine: bool = False) -> list[AttentionMap]:
+def sentence_maps(model, volume_input: torch.Tensor | None, report: str = "", phrases=(),
+                  refine: bool = False, features=None) -> list[AttentionMap]:
     """One map per sentence of ``report`` (in context, as in pre-training) and per typed phrase.
-    ``refine``: Grad-CAM maps instead (``gradient_maps``), at twice the token grid's resolution."""
-    maps = _affinity_maps(model, volume_input, report, phrases)
+    ``refine``: Grad-CAM maps instead (``gradient_maps``), at twice the token grid's resolution.
+    ``features``: the volume already encoded (``features.CaseFeatures``; ``volume_input`` is then
+    not read), else ``volume_input`` is encoded here."""
+    from .features import encode_input
+
+    features = features if features is not None else encode_input(model, volume_input)
+    maps = _affinity_maps(model, features, report, phrases)
     if refine and maps:
-        for amap, grid in zip(maps, gradient_maps(model, volume_input, [m.text for m in maps])):
+        for amap, grid in zip(maps, gradient_maps(model, features.x, [m.text for m in maps])):
             amap.grid = grid
     return maps
 
 
 @torch.no_grad()
-def _affinity_maps(model, volume_input: torch.Tensor, report: str, phrases) -> list[AttentionMap]:
+def _affinity_maps(model, features, report: str, phrases) -> list[AttentionMap]:
     from ..knowledge import split_sentences
 
     device = next(model.parameters()).device
-    feats = model.vision_encoder(volume_input.to(device))
     grounded = model.config.grounding
     # the image side once per volume: the grounding head's patches (and voxel path), or the last
     # stage's tokens
-    img = model.grounding_head.patches(feats) if grounded else model.tokens_of(feats[-1])  # (1, n, e)
-    voxels = model.grounding_voxels(volume_input.to(device)) if grounded else None
+    img = features.patches if grounded else features.tokens  # (1, n, e)
+    voxels = features.voxels if grounded else None
     if not grounded:
         grid = model.config.grid
     else:

@@ -12,7 +12,11 @@ from ..io.errors import InputError
 
 
 def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=(), device="auto",
-                        refine: bool = False) -> dict:
+                        refine: bool = False, masks: bool = False) -> dict:
+    """Each map as NIfTI with the volume's geometry and ``attention.json`` indexing them; with
+    ``masks``, each map's outline too (``inference.outline``): a uint8 label mask (1 inside) beside
+    its map as ``*_mask.nii.gz`` (napari-mg3d opens it as labels), its volume in ml and anatomical
+    place in the index."""
     from ..io.report import find_report, read_report
     from ..io.volume import read_volume
     from ..io.writer import write_volume
@@ -30,6 +34,10 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     index = []
+    if masks:
+        from .outline import outlines
+
+        shapes = outlines(maps, volume)
     for i, (amap, heat) in enumerate(maps, start=1):
         name = f"{'sentence' if amap.source == 'report' else 'text'}_{i:02d}.nii.gz"
         write_volume(out / name, heat, volume.geometry)
@@ -38,6 +46,10 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
         index.append({"file": name, "text": amap.text, "source": amap.source, "start": amap.start,
                       "end": amap.end, "peak_index_zyx": [int(p) for p in peak],
                       "peak_mm_xyz": [round(float(w), 2) for w in world]})
+        if masks:
+            mask_name = name.replace(".nii.gz", "_mask.nii.gz")
+            write_volume(out / mask_name, shapes[i - 1].mask.astype(np.uint8), volume.geometry)
+            index[-1]["outline"] = {"file": mask_name, **shapes[i - 1].to_dict()}
     (out / "attention.json").write_text(json.dumps(index, indent=2))
     return {"out": str(out), "maps": index, "report": str(report_file) if report_file else None,
             "checkpoint": loaded.capabilities.to_dict()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,6 +20,10 @@ class Loaded:
     calibration: dict | None = None  # label -> zero-shot weights (train.calibrate.calibrate_findings)
     capabilities: object = None  # model.capabilities.Capabilities: its source and trained parts
     learnt: dict | None = None  # label -> training counts of the labels it learnt (capabilities.learnt_labels)
+    training_data: dict | None = None  # what its training volumes looked like (model.familiar.summarise)
+    # prompt sets -> their embeddings (prompt_vectors), for ``_prompts_of``, the model they came from
+    _prompts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _prompts_of: object = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.capabilities is None:
@@ -50,6 +54,21 @@ class Loaded:
             return [PromptSet(p["label"], tuple(p["positive"]), tuple(p["negative"])) for p in self.prompts]
         return default_prompts()
 
+    def prompt_vectors(self, prompt_sets, phrases: bool = False):
+        """``zeroshot.PromptVectors`` of ``prompt_sets``: each label's prompt pair in the global
+        alignment space (and, with ``phrases``, its positive prompts as phrases for the grounding
+        head), embedded once per loaded model and kept; made again when ``model`` is replaced."""
+        from .zeroshot import PromptVectors
+
+        if self._prompts_of is not self.model:
+            self._prompts, self._prompts_of = {}, self.model
+        key = tuple(prompt_sets)
+        vectors = self._prompts.get(key)
+        if vectors is None or (phrases and vectors.phrases is None):
+            vectors = PromptVectors.of(self.model, prompt_sets, phrases, vectors)
+            self._prompts[key] = vectors
+        return vectors
+
 
 def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -> Loaded:
     """A checkpoint (ours, which knows its architecture, or an official one of ``name``), or the
@@ -67,7 +86,7 @@ def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -
     capabilities = capabilities_of(meta, model.config, official_file=model.load_report.official)
     profile = get_profile(meta.get("profile") or model.config.profile)
     return Loaded(model, profile, meta.get("prompts"), str(checkpoint), model.config.name,
-                  meta.get("findings_calibration"), capabilities, learnt_labels(meta))
+                  meta.get("findings_calibration"), capabilities, learnt_labels(meta), meta.get("training_data"))
 
 
 def check_finite(volume) -> None:

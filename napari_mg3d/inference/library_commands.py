@@ -48,8 +48,10 @@ def open_for_model(folder, loaded) -> CaseLibrary:
     return lib
 
 
-def search_with(lib: CaseLibrary, loaded, text: str | None = None, volume=None, k: int = 10) -> list:
-    """Hits for a text (report -> volume retrieval) or a Volume (image -> image)."""
+def search_with(lib: CaseLibrary, loaded, text: str | None = None, volume=None, k: int = 10,
+                features=None) -> list:
+    """Hits for a text (report -> volume retrieval) or a Volume (image -> image); ``features``: the
+    volume already encoded (``features.CaseFeatures``)."""
     from .analysis import image_embedding, text_embedding
 
     if text is not None:
@@ -57,7 +59,7 @@ def search_with(lib: CaseLibrary, loaded, text: str | None = None, volume=None, 
             raise InputError("the search text is empty")
         query = text_embedding(loaded, text)
     else:
-        query = image_embedding(loaded, volume)
+        query = image_embedding(loaded, volume, features)
     return lib.search(query, k, "image")
 
 

@@ -11,6 +11,7 @@ calibration does not know keeps the global log-odds alone."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -26,10 +27,39 @@ def prompt_embeddings(model, prompt_sets) -> tuple[torch.Tensor, torch.Tensor]:
     return prompt_pairs(model, LabelPrompts.of(model, prompt_sets).to(device), running=True)
 
 
-def global_log_odds(model, images: torch.Tensor, prompt_sets) -> torch.Tensor:
+@dataclass
+class PromptVectors:
+    """A label set's prompts through the text side, once (``encode.Loaded.prompt_vectors`` keeps
+    them per loaded model): each label's (positive, negative) pair in the global alignment space
+    and, for the grounding head, its positive prompts as phrases with the label each belongs to."""
+
+    pos: torch.Tensor  # (labels, d)
+    neg: torch.Tensor  # (labels, d)
+    phrases: torch.Tensor | None = None  # (1, t, hidden): phrase_vectors of every positive prompt
+    owner: torch.Tensor | None = None  # (t,) the label of each
+
+    @classmethod
+    def of(cls, model, prompt_sets, phrases: bool = False, known=None) -> "PromptVectors":
+        """``known``: vectors already made of the same sets, whose prompt pairs are kept."""
+        pos, neg = (known.pos, known.neg) if known is not None else prompt_embeddings(model, prompt_sets)
+        out = cls(pos, neg)
+        if phrases:
+            out.phrases, out.owner = positive_phrases(model, prompt_sets)
+        return out
+
+
+def positive_phrases(model, prompt_sets) -> tuple[torch.Tensor, torch.Tensor]:
+    """((1, t, hidden) every label's positive prompts as phrases, (t,) the label of each)."""
+    device = next(model.parameters()).device
+    texts = [t for p in prompt_sets for t in p.positive]
+    owner = torch.tensor([i for i, p in enumerate(prompt_sets) for _ in p.positive], device=device)
+    return phrase_vectors(model, texts)[None], owner
+
+
+def global_log_odds(model, images: torch.Tensor, prompt_sets, vectors: PromptVectors | None = None) -> torch.Tensor:
     """(n, labels) on the CPU: each label's prompt pair against the (n, d) image embeddings, the
-    log-odds of a softmax over (positive, negative)."""
-    pos, neg = prompt_embeddings(model, prompt_sets)
+    log-odds of a softmax over (positive, negative). ``vectors``: the pairs, when already made."""
+    pos, neg = (vectors.pos, vectors.neg) if vectors is not None else prompt_embeddings(model, prompt_sets)
     return finding_logits(images.to(pos.device), pos, neg, model.config.temperature).cpu()
 
 
@@ -61,18 +91,22 @@ def grounding_log_odds(model, volumes: torch.Tensor, prompt_sets) -> torch.Tenso
     volume of the (n, 1, ...) model inputs: log mean exp over the places of each prompt's map, mean
     over the label's prompts. One volume at a time (a map per prompt on the input grid)."""
     device = next(model.parameters()).device
-    texts = [t for p in prompt_sets for t in p.positive]
-    owner = torch.tensor([i for i, p in enumerate(prompt_sets) for _ in p.positive], device=device)
-    vectors = phrase_vectors(model, texts)[None]  # (1, t, hidden)
+    vectors, owner = positive_phrases(model, prompt_sets)
     rows = []
     for x in volumes.to(device).split(1):
-        feats = model.vision_encoder(x)
-        patches = model.grounding_head.patches(feats)
-        logits = model.grounding_logits(patches, vectors, model.grounding_voxels(x))[0]
-        pooled = torch.logsumexp(logits, -1) - math.log(logits.shape[-1])  # (t,)
-        per_label = torch.zeros(len(prompt_sets), device=device).index_add_(0, owner, pooled)
-        rows.append(per_label / torch.bincount(owner, minlength=len(prompt_sets)).clamp_min(1))
+        patches = model.grounding_head.patches(model.vision_encoder(x))
+        rows.append(pooled_grounding(model, patches, model.grounding_voxels(x), vectors, owner, len(prompt_sets)))
     return torch.stack(rows).cpu()
+
+
+@torch.no_grad()
+def pooled_grounding(model, patches, voxels, phrases, owner, labels: int) -> torch.Tensor:
+    """(labels,) one volume's grounding log-odds (see ``grounding_log_odds``) from its grounding
+    patches and voxel features and the (1, t, hidden) positive prompts ``phrases`` of ``owner``."""
+    logits = model.grounding_logits(patches, phrases, voxels)[0]
+    pooled = torch.logsumexp(logits, -1) - math.log(logits.shape[-1])  # (t,)
+    per_label = torch.zeros(labels, device=pooled.device).index_add_(0, owner, pooled)
+    return per_label / torch.bincount(owner, minlength=labels).clamp_min(1)
 
 
 def combined_log_odds(global_log_odds: torch.Tensor, grounding: torch.Tensor | None, labels,

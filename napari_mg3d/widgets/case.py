@@ -1,5 +1,7 @@
 """Case dock widget: the selected volume's geometry, CT window presets, its report by sentence, and
-where each sentence (or a typed phrase) points: an attention heatmap layer over the volume."""
+where each sentence (or a typed phrase) points: an attention heatmap layer over the volume, and
+beside it the finding it names outlined (a labels layer, ``inference.outline``) with its volume in
+ml and its place."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from qtpy.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLab
 from ..io.windows import WINDOW_PRESETS, contrast_limits
 from ..knowledge.report import parse_report
 from .choosers import VolumeChooser
-from .heatmap import ATTENTION, heatmap_layer, is_derived, prepare_heatmap_layer, show_heat
+from .heatmap import (ATTENTION, heatmap_layer, is_derived, outline_layer, prepare_heatmap_layer, show_heat,
+                      show_outline)
 from .session import session_for
 from .tasks import TaskBar, run_task
 
@@ -53,6 +56,8 @@ class CaseWidget(QWidget):
         self.keep = QCheckBox("a layer per sentence")
         self.keep.setToolTip("keep each sentence's heatmap as its own layer; otherwise one heatmap layer "
                              "follows the sentence you click")
+        self.outline_info = QLabel()  # the shown sentence's outline: ml and place
+        self.outline_info.setWordWrap(True)
         self.taskbar = TaskBar()
 
         form = QFormLayout()
@@ -64,6 +69,7 @@ class CaseWidget(QWidget):
         layout.addWidget(self.info)
         layout.addWidget(QLabel("Report (click a sentence to see where it points)"))
         layout.addWidget(self.sentence_list, stretch=1)
+        layout.addWidget(self.outline_info)
         row = QHBoxLayout()
         row.addWidget(self.phrase, stretch=1)
         row.addWidget(self.phrase_button)
@@ -201,32 +207,45 @@ class CaseWidget(QWidget):
         key = (layer.name, id(loaded.model), refine, text if typed else None)
         cached = self.session.attention_cache.get(key)
         target = heatmap_layer(self.viewer, layer, text, ATTENTION, keep=self.keep.isChecked())
+        shape_target = outline_layer(self.viewer, layer, text, keep=self.keep.isChecked())
         if cached is not None:
-            self._show_map(layer, target, cached, text)
+            self._show_map(layer, target, shape_target, cached, text)
             return None
 
         def work():
             from ..inference.analysis import attention_maps
+            from ..inference.outline import outlines
             from ..plugin.layers import layer_report, layer_volume
 
             volume = layer_volume(layer)
-            yield "encoding the volume and the report"
+            if not self.session.has_case_features(loaded, layer):
+                yield "encoding the volume"
+            features = self.session.case_features(loaded, layer)  # once per case, kept
+            yield "mapping the report"
             report = "" if typed else layer_report(layer)
-            return attention_maps(loaded, volume, report, [text] if typed else [], refine)
+            maps = attention_maps(loaded, volume, report, [text] if typed else [], refine, features)
+            yield "outlining each sentence's finding"
+            return [(m, heat, shape) for (m, heat), shape in zip(maps, outlines(maps, volume))]
 
         def done(maps):
             self.session.attention_cache[key] = maps
             if target.name in self.viewer.layers:  # not closed meanwhile
-                self._show_map(layer, target, maps, text)
+                self._show_map(layer, target, shape_target, maps, text)
 
         return run_task(work, f"Attention: {text[:40]}", done, owner=self.taskbar)
 
-    def _show_map(self, layer, target, maps, text: str):
-        match = next(((m, heat) for m, heat in maps if m.text == text), None)
+    def _show_map(self, layer, target, shape_target, maps, text: str):
+        """``maps``: [(AttentionMap, heat, Outline)] of the case, the one of ``text`` shown."""
+        match = next(((m, heat, shape) for m, heat, shape in maps if m.text == text), None)
         if match is None:  # the sentence fell outside the text encoder's window
             from napari.utils.notifications import show_warning
 
             show_warning(f"no map for {text[:60]!r}: it lies beyond the text encoder's token window")
+            self.outline_info.setText("")
             return
-        amap, heat = match
+        amap, heat, shape = match
         show_heat(self.viewer, target, layer, heat, text, {"attention_source": amap.source})
+        if shape_target.name in self.viewer.layers:
+            show_outline(shape_target, layer, shape, text)
+        self.outline_info.setText(f"Outlined: {shape.ml:.1f} ml · {shape.place}" if shape.mask.any()
+                                  else "Outlined: nothing (the map is flat)")

@@ -71,8 +71,11 @@ class FindingsWidget(QWidget):
             from ..plugin.layers import layer_volume
 
             volume = layer_volume(layer)
-            yield "encoding the volume"
-            return findings(loaded, volume)
+            if not self.session.has_case_features(loaded, layer):
+                yield "encoding the volume"
+            features = self.session.case_features(loaded, layer)  # once per case, kept
+            yield "reading the findings"
+            return findings(loaded, volume, features=features)
 
         return run_task(work, f"Findings of {name}", lambda found: self.show(*found, layer=layer), owner=self.taskbar)
 

@@ -1,5 +1,5 @@
-"""Layers the widgets derive from a volume (attention heatmaps): drawn with the volume's own
-geometry, named after what they show, updated in place when shown again.
+"""Layers the widgets derive from a volume (attention heatmaps, the outlines beside them): drawn
+with the volume's own geometry, named after what they show, updated in place when shown again.
 
 A new layer is made at once when asked for (napari's layer creation is the costly part of showing
 a map), empty until its map arrives from the background; filling it later is cheap."""
@@ -11,6 +11,7 @@ import numpy as np
 from ..plugin.layers import geometry_metadata, placed_over
 
 ATTENTION = "attention"
+OUTLINE = "outline"  # a sentence's finding outlined (inference.outline), a labels layer beside its heatmap
 KIND = "mg3d_kind"
 MAX_NAME = 60
 
@@ -33,8 +34,10 @@ def layers_over(viewer, image, kind: str = ATTENTION) -> list:
 
 
 def prepare_heatmap_layer(viewer, image, kind: str = ATTENTION):
-    """The volume's heatmap layer, made ahead (empty) while nothing else runs, so that showing the
-    first map later only fills it."""
+    """The volume's heatmap layer (and, for attention, its outline's labels layer), made ahead
+    (empty) while nothing else runs, so that showing the first map later only fills it."""
+    if kind == ATTENTION and not layers_over(viewer, image, OUTLINE):
+        outline_layer(viewer, image, WAITING, keep=False)
     if layers_over(viewer, image, kind):
         return None
     return heatmap_layer(viewer, image, WAITING, kind, keep=False)
@@ -76,3 +79,34 @@ def add_heatmap(viewer, image, heat: np.ndarray, text: str, kind: str = ATTENTIO
     layer = heatmap_layer(viewer, image, text, kind, keep)
     show_heat(viewer, layer, image, heat, text, extra)
     return layer
+
+
+def outline_name(text: str) -> str:
+    return heat_name(text).replace("attention: ", "outline: ", 1)
+
+
+def outline_layer(viewer, image, text: str, keep: bool = True):
+    """The labels layer that will show ``text``'s outline over ``image``, found or made as
+    ``heatmap_layer`` finds or makes the heatmap's (its own with ``keep``, else the volume's one)."""
+    name = outline_name(text)
+    if name in viewer.layers:
+        return viewer.layers[name]
+    if not keep:
+        reuse = [la for la in layers_over(viewer, image, OUTLINE) if not la.metadata.get("kept")]
+        if reuse:
+            reuse[-1].name = name
+            return reuse[-1]
+    layer = viewer.add_labels(
+        np.zeros(image.data.shape, np.uint8), name=name, opacity=0.7, visible=False,
+        metadata={KIND: OUTLINE, "over": image.name, "text": text, "kept": keep}, **placed_over(image))
+    layer.contour = 1  # drawn as an outline: the heatmap and the volume stay visible inside
+    viewer.layers.selection.active = image  # keep the volume the current case
+    return layer
+
+
+def show_outline(layer, image, shape, text: str) -> None:
+    """Fill ``layer`` with ``shape`` (an ``inference.outline.Outline`` on ``image``'s grid)."""
+    layer.metadata = {**layer.metadata, "text": text, "ml": round(shape.ml, 2), "place": shape.place,
+                      **geometry_metadata(image)}
+    layer.data = shape.mask.astype(np.uint8)
+    layer.visible = True

@@ -1,8 +1,11 @@
 """What the MG-3D widgets of one viewer share: the loaded model (with a signal when it changes),
-the case library last searched, the attention maps already computed."""
+the case library last searched, the attention maps already computed, and the case open: its
+volume encoded once by the loaded model (``inference.features.CaseFeatures``), which its attention
+maps, findings and similar cases all read."""
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 from qtpy.QtCore import QObject, Signal
@@ -24,15 +27,28 @@ class Session(QObject):
         self.library = ""
         # (layer name, model id, refine, typed phrase or None) -> [(AttentionMap, heat)]
         self.attention_cache: dict = {}
+        # the case open: (case_key, CaseFeatures) of the volume last encoded with the loaded model;
+        # made in workers (under the lock, so two widgets asking at once encode it once), dropped
+        # on the main thread (never waiting for the lock) when another model is loaded or its layer
+        # is closed, and replaced when another case is analysed
+        self._case = None
+        self._case_lock = threading.Lock()
+        viewer.layers.events.removed.connect(self._on_removed)
 
     def load_model(self, checkpoint: str | None, name: str, device: str, owner=None, on_error=None):
         """Load in the background; ``model_changed`` when done. Returns the task."""
         from ..inference.encode import load_model
 
         def work():
+            from ..inference.analysis import embed_prompts
+
             yield "reading the checkpoint" if checkpoint else f"building {name}"
             leave_a_core_for_the_viewer()
-            return load_model(checkpoint or None, device, name)
+            loaded = load_model(checkpoint or None, device, name)
+            if loaded.capabilities.refusal("findings") is None:
+                yield "embedding the label prompts"  # once per model, kept: no case's findings wait for them
+                embed_prompts(loaded)
+            return loaded
 
         return run_task(work, f"Loading {name if not checkpoint else checkpoint}", self._set_model, owner=owner,
                         on_error=on_error)
@@ -40,12 +56,49 @@ class Session(QObject):
     def _set_model(self, loaded) -> None:
         self.loaded = loaded
         self.attention_cache.clear()
+        self._case = None
         remember(checkpoint=loaded.checkpoint, model_name=loaded.name, device=str(loaded.device))
         self.model_changed.emit(loaded)
+
+    def case_features(self, loaded, layer):
+        """``layer``'s volume encoded by ``loaded`` (``inference.features.CaseFeatures``): once while
+        the case stays open, then kept. Runs in a worker (an encode takes seconds)."""
+        from ..inference.features import encode_case
+        from ..plugin.layers import layer_volume
+
+        key = case_key(layer, loaded)
+        with self._case_lock:
+            case = self._case
+            if case is not None and case[0] == key:
+                return case[1]
+            self._case = None  # the previous case's features go before the next ones are made
+            features = encode_case(loaded, layer_volume(layer))
+            if self.loaded is loaded:  # not a model replaced meanwhile
+                self._case = (key, features)
+            return features
+
+    def has_case_features(self, loaded, layer) -> bool:
+        case = self._case
+        return case is not None and case[0] == case_key(layer, loaded)
+
+    def _on_removed(self, event) -> None:
+        case = self._case
+        if case is not None and case[0][0] == id(event.value):
+            self._case = None
 
     def set_library(self, folder: str) -> None:
         self.library = folder
         remember(library=folder)
+
+
+def case_key(layer, loaded) -> tuple:
+    """What a case's features depend on: the layer (its data and the geometry it is drawn with)
+    and the model."""
+    import numpy as np
+
+    geometry = np.concatenate([np.ravel(layer.scale), np.ravel(layer.translate), np.ravel(layer.rotate),
+                               np.ravel(layer.affine.affine_matrix)]).astype(np.float64).tobytes()
+    return id(layer), id(layer.data), geometry, id(loaded.model)
 
 
 def leave_a_core_for_the_viewer() -> None:

@@ -117,8 +117,13 @@ class SimilarWidget(QWidget):
             volume = layer_volume(layer) if text is None else None
             lib = open_for_model(folder, loaded)
             try:
+                features = None
+                if volume is not None:
+                    if not self.session.has_case_features(loaded, layer):
+                        yield "encoding the volume"
+                    features = self.session.case_features(loaded, layer)  # once per case, kept
                 yield "searching"
-                hits = search_with(lib, loaded, text=text, volume=volume, k=k)
+                hits = search_with(lib, loaded, text=text, volume=volume, k=k, features=features)
             finally:
                 lib.close()
             thumbs = []

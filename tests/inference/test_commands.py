@@ -49,6 +49,38 @@ def test_attention_maps_one_heatmap_per_sentence_on_the_volume_grid(case_and_che
     assert [m["file"] for m in index] == [m["file"] for m in maps]
 
 
+def test_attention_masks_outline_each_sentence_with_the_volume_geometry_and_ml(case_and_checkpoint, tmp_path):
+    from napari_mg3d.inference.outline import body_mask
+    from napari_mg3d.io.volume import read_volume
+
+    volume, checkpoint = case_and_checkpoint
+    result = _mg3d("attention", str(checkpoint), str(volume), "--text", "right pleural effusion", "--masks",
+                   "--out", str(tmp_path / "maps"), "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    maps = json.loads(result.stdout)["maps"]
+    source = read_volume(volume)
+    body = body_mask(source)
+    voxel_ml = float(np.prod(source.geometry.spacing)) / 1000
+    for m in maps:
+        shape = m["outline"]
+        mask = read_volume(tmp_path / "maps" / shape["file"])
+        assert shape["file"] == m["file"].replace(".nii.gz", "_mask.nii.gz")
+        assert mask.geometry == source.geometry and mask.array.shape == source.array.shape
+        assert set(np.unique(mask.array)) <= {0, 1} and mask.array.sum() == shape["voxels"] > 0
+        assert not (mask.array.astype(bool) & ~body).any()  # inside the body only
+        # the peak of the map is outlined (a voxel of the body at the map's maximum there)
+        heat = read_volume(tmp_path / "maps" / m["file"]).array
+        assert mask.array[np.unravel_index(int(np.argmax(np.where(body, heat, -1))), heat.shape)] == 1
+        assert shape["ml"] == pytest.approx(shape["voxels"] * voxel_ml, abs=0.01)
+        assert shape["side"] in ("right", "left", "both") and shape["place"]
+    typed = next(m for m in maps if m["source"] == "typed")["outline"]
+    assert (typed["side"], typed["side_from"]) == ("right", "words")
+    index = json.loads((tmp_path / "maps" / "attention.json").read_text())
+    assert [m["outline"] for m in index] == [m["outline"] for m in maps]
+    text = _mg3d("attention", str(checkpoint), str(volume), "--masks", "--out", str(tmp_path / "again")).stdout
+    assert text.count(" ml, ") == len([m for m in maps if m["source"] == "report"])
+
+
 def test_attention_with_nothing_to_map_is_a_clear_error(case_and_checkpoint, tmp_path):
     volume, checkpoint = case_and_checkpoint
     empty = tmp_path / "empty.txt"

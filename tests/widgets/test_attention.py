@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from napari_mg3d.widgets.case import SENTENCE_ROLE, CaseWidget
 
@@ -26,6 +27,22 @@ def test_clicking_sentences_adds_heatmaps_over_the_volume(loaded_session, qtbot,
     assert heat.colormap.name == "inferno" and heat.blending == "additive"
     assert heat.metadata["mg3d_kind"] == "attention" and heat.metadata["text"] == first.text()
     assert case.layer_box.currentText() == image.name  # the heatmap is not taken for a new case
+    # beside it, the sentence's finding outlined: a labels layer on the volume's grid, its ml shown
+    shape = viewer.layers[f"outline: {first.text()}"]
+    assert shape._type_string == "labels" and shape.visible and shape.data.shape == image.data.shape
+    np.testing.assert_allclose(shape.scale, image.scale)
+    np.testing.assert_allclose(shape.translate, image.translate)
+    voxels = int((shape.data == 1).sum())
+    assert voxels > 0 and set(np.unique(shape.data)) == {0, 1}
+    from napari_mg3d.inference.outline import body_mask
+    from napari_mg3d.plugin.layers import layer_volume
+
+    body = body_mask(layer_volume(image))
+    assert not (shape.data.astype(bool) & ~body).any()  # in the body, around the map's peak there
+    assert shape.data[np.unravel_index(int(np.argmax(np.where(body, heat.data, -1))), body.shape)] == 1
+    ml = voxels * float(np.prod(image.scale)) / 1000
+    assert shape.metadata["ml"] == pytest.approx(ml, abs=0.01) and shape.metadata["mg3d_kind"] == "outline"
+    assert case.outline_info.text().startswith(f"Outlined: {ml:.1f} ml · ")
     # the view moved to the slice of the heatmap's peak
     peak = heat.metadata["peak_index_zyx"]
     assert abs(viewer.dims.point[0] - heat.data_to_world(peak)[0]) < 1e-3
@@ -74,5 +91,7 @@ def test_without_keep_one_heatmap_layer_follows_the_clicked_sentence(loaded_sess
     heat = viewer.layers[f"attention: {first.text()}"]
     data = heat.data
     case.sentence_list.setCurrentItem(second)
-    assert len(viewer.layers) == 2 and heat.name == f"attention: {second.text()}"
+    # the volume, its one heatmap layer and its one outline layer, both following the sentence
+    assert len(viewer.layers) == 3 and heat.name == f"attention: {second.text()}"
+    assert f"outline: {second.text()}" in viewer.layers and f"outline: {first.text()}" not in viewer.layers
     assert heat.metadata["text"] == second.text() and not np.array_equal(heat.data, data)

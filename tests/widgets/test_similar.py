@@ -84,3 +84,47 @@ def test_a_library_of_another_model_is_refused(loaded_session, widget_data, qtbo
     wait_task(widget)
     qtbot.waitUntil(lambda: bool(errors), timeout=5000)
     assert "built with another model" in errors[0] and widget.hits_list.count() == 0
+
+
+def test_one_case_is_encoded_once_for_its_maps_findings_and_similar_cases(loaded_session, library, qtbot, wait_task,
+                                                                          monkeypatch):
+    """The Case, Findings and Similar widgets asked at once about the same volume: one encode,
+    kept by the session while the case is open; a model loaded or the layer closed drops it. The
+    label prompts are embedded as the model loads, never by a case's findings."""
+    from napari_mg3d.inference import zeroshot
+    from napari_mg3d.widgets.case import CaseWidget
+    from napari_mg3d.widgets.findings import FindingsWidget
+
+    viewer, model_widget = loaded_session
+    case, found, similar = CaseWidget(viewer), FindingsWidget(viewer), SimilarWidget(viewer)
+    for w in (case, found, similar):
+        qtbot.addWidget(w)
+    session, image = case.session, viewer.layers[0]
+    encoder = session.loaded.model.vision_encoder
+    calls, forward = [], encoder.forward
+    monkeypatch.setattr(encoder, "forward", lambda *a, **k: calls.append(1) or forward(*a, **k))
+    prompts, embed = [], zeroshot.prompt_embeddings
+    monkeypatch.setattr(zeroshot, "prompt_embeddings", lambda *a, **k: prompts.append(1) or embed(*a, **k))
+    similar.library.setText(str(library))
+    similar.mode.setCurrentText("this volume")
+    case.phrase.setText("pleural effusion")
+    case.phrase_button.click()
+    found.run()
+    similar.search()
+    for w in (case, found, similar):
+        wait_task(w)
+    assert len(calls) == 1
+    assert "attention: pleural effusion" in viewer.layers and found.table.rowCount() == 18 and similar.hits
+    assert session.has_case_features(session.loaded, image)
+    found.run()
+    wait_task(found)
+    assert len(calls) == 1 and prompts == []
+    model_widget.load()  # the same checkpoint again: another model, the case's features dropped
+    wait_task(model_widget)
+    assert not session.has_case_features(session.loaded, image) and len(prompts) == 1
+    found.run()
+    wait_task(found)
+    assert len(prompts) == 1
+    assert session.has_case_features(session.loaded, image)
+    viewer.layers.remove(image)
+    assert session._case is None
