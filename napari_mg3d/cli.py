@@ -270,11 +270,18 @@ def _segment(args) -> int:
     return 0
 
 
+def _say_unfamiliar(result: dict) -> None:
+    """The out-of-distribution line, once on stderr (also in the --json output as "unfamiliar")."""
+    if result.get("unfamiliar"):
+        print(f"warning: {result['unfamiliar']}", file=sys.stderr)
+
+
 def _attention(args) -> int:
     from .inference.commands import attention_to_folder
 
     result = attention_to_folder(args.checkpoint, args.volume, args.out, args.report, args.text, args.device,
                                  args.refine, args.masks)
+    _say_unfamiliar(result)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -289,6 +296,7 @@ def _zeroshot(args) -> int:
     from .inference.commands import zeroshot_volume
 
     result = zeroshot_volume(args.checkpoint, args.volume, args.labels, args.device)
+    _say_unfamiliar(result)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -321,6 +329,7 @@ def _search(args) -> int:
     from .inference.library_commands import search_library
 
     result = search_library(args.library, args.text, args.volume, args.case, args.k, args.checkpoint, args.device)
+    _say_unfamiliar(result)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

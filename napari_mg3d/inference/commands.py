@@ -22,6 +22,8 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
     from ..io.writer import write_volume
     from .analysis import attention_maps
     from .encode import check_finite, load_model
+    from .familiarity import unfamiliar_line
+    from .features import encode_case
 
     volume = read_volume(volume_path)
     check_finite(volume)  # before the model loads
@@ -30,7 +32,8 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
     if not report.strip() and not any(t.strip() for t in texts):
         raise InputError("nothing to map: the report is empty (or not found) and no --text was given")
     loaded = load_model(checkpoint, device)
-    maps = attention_maps(loaded, volume, report, texts, refine)
+    features = encode_case(loaded, volume)
+    maps = attention_maps(loaded, volume, report, texts, refine, features)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     index = []
@@ -52,19 +55,23 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
             index[-1]["outline"] = {"file": mask_name, **shapes[i - 1].to_dict()}
     (out / "attention.json").write_text(json.dumps(index, indent=2))
     return {"out": str(out), "maps": index, "report": str(report_file) if report_file else None,
-            "checkpoint": loaded.capabilities.to_dict()}
+            "unfamiliar": unfamiliar_line(loaded, volume, features), "checkpoint": loaded.capabilities.to_dict()}
 
 
 def zeroshot_volume(checkpoint, volume_path, labels_file=None, device="auto") -> dict:
     from ..io.volume import read_volume
     from .analysis import findings
     from .encode import check_finite, load_model
+    from .familiarity import unfamiliar_line
+    from .features import encode_case
 
     volume = read_volume(volume_path)
     check_finite(volume)  # before the model loads
     loaded = load_model(checkpoint, device)
     prompt_sets = loaded.prompt_sets(labels_file)
-    probabilities, not_learnt = findings(loaded, volume, prompt_sets)
-    return {"volume": str(volume_path), "probabilities": probabilities, "not_learnt": not_learnt,
+    features = encode_case(loaded, volume)
+    probabilities, not_learnt = findings(loaded, volume, prompt_sets, features)
+    return {"volume": str(volume_path), "unfamiliar": unfamiliar_line(loaded, volume, features),
+            "probabilities": probabilities, "not_learnt": not_learnt,
             "learnt_from": {k: v for k, v in (loaded.learnt or {}).items() if k in probabilities},
             "checkpoint": loaded.capabilities.to_dict()}

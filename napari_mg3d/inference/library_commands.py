@@ -131,9 +131,14 @@ def search_library(folder, text: str | None = None, volume=None, case: str | Non
     try:
         from ..io.volume import read_volume
 
+        from .familiarity import unfamiliar_line
+        from .features import encode_case
+
         image = read_volume(volume) if text is None else None
-        hits = search_with(lib, loaded, text=text, volume=image, k=k)
+        features = encode_case(loaded, image) if image is not None else None
+        hits = search_with(lib, loaded, text=text, volume=image, k=k, features=features)
     finally:
         lib.close()
     return {"query": {"text": text} if text is not None else {"volume": str(volume)},
+            "unfamiliar": unfamiliar_line(loaded, image, features) if image is not None else None,
             "hits": [h.to_dict() for h in hits], "checkpoint": loaded.capabilities.to_dict()}

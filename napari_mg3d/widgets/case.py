@@ -13,6 +13,7 @@ from qtpy.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLab
 from ..io.windows import WINDOW_PRESETS, contrast_limits
 from ..knowledge.report import parse_report
 from .choosers import VolumeChooser
+from .familiar_line import show_unfamiliar, unfamiliar_label
 from .heatmap import (ATTENTION, heatmap_layer, is_derived, outline_layer, prepare_heatmap_layer, show_heat,
                       show_outline)
 from .session import session_for
@@ -58,6 +59,7 @@ class CaseWidget(QWidget):
                              "follows the sentence you click")
         self.outline_info = QLabel()  # the shown sentence's outline: ml and place
         self.outline_info.setWordWrap(True)
+        self.warning = unfamiliar_label()  # the volume outside the model's training data, or hidden
         self.taskbar = TaskBar()
 
         form = QFormLayout()
@@ -67,6 +69,7 @@ class CaseWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.info)
+        layout.addWidget(self.warning)
         layout.addWidget(QLabel("Report (click a sentence to see where it points)"))
         layout.addWidget(self.sentence_list, stretch=1)
         layout.addWidget(self.outline_info)
@@ -89,7 +92,9 @@ class CaseWidget(QWidget):
         self.phrase_button.clicked.connect(lambda: self.show_attention(self.phrase.text(), typed=True))
         self.phrase.returnPressed.connect(self.phrase_button.click)
         napari_viewer.layers.selection.events.active.connect(self._follow_active)
-        self.session.model_changed.connect(lambda _: self._prepare_heatmap())
+        self.session.model_changed.connect(lambda _: (self._prepare_heatmap(), self.check_case()))
+        self.session.case_checked.connect(lambda layer, line: show_unfamiliar(self.warning, layer, line,
+                                                                              self.current_layer()))
         self._show_layer(self.layer_box.currentText())
 
     # -- layers -----------------------------------------------------------------------------
@@ -122,6 +127,21 @@ class CaseWidget(QWidget):
         self.window_box.blockSignals(False)
         self.set_report(meta.get("report") or "")
         self._prepare_heatmap()
+        self.check_case()
+
+    def check_case(self):
+        """With a model, the volume is encoded now in the background (kept for its maps, findings and
+        similar cases) and checked against the model's training data: one line when outside it."""
+        layer, loaded = self.current_layer(), self.session.loaded
+        show_unfamiliar(self.warning, layer, self.session.unfamiliar(loaded, layer) if layer and loaded else None, layer)
+        if layer is None or loaded is None or self.session.has_case_features(loaded, layer):
+            return None
+
+        def work():
+            yield "encoding the volume"
+            self.session.case_features(loaded, layer)
+
+        return run_task(work, f"Encoding {layer.name}", lambda _: None, owner=self.taskbar)
 
     def _prepare_heatmap(self):
         """With a model and a case with a report, its heatmap layer is made now (after the

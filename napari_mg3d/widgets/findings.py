@@ -10,6 +10,7 @@ from qtpy.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QTableWidget, QTab
 
 from .case import STATUS_COLORS
 from .choosers import VolumeChooser
+from .familiar_line import show_unfamiliar, unfamiliar_label
 from .session import session_for
 from .tasks import TaskBar, run_task
 
@@ -31,6 +32,7 @@ class FindingsWidget(QWidget):
         self.table.setWordWrap(True)
         self.note = QLabel("")
         self.note.setWordWrap(True)
+        self.warning = unfamiliar_label()  # the volume outside the model's training data, or hidden
         self.taskbar = TaskBar()
         row = QHBoxLayout()
         row.addWidget(self.layer_box, stretch=1)
@@ -39,10 +41,13 @@ class FindingsWidget(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.taskbar)
         layout.addWidget(self.table, stretch=1)
+        layout.addWidget(self.warning)
         layout.addWidget(self.note)
         self.results: dict[str, float] = {}
         self.not_learnt: list[str] = []
         self.session.model_changed.connect(self._offer)
+        self.session.case_checked.connect(lambda layer, line: show_unfamiliar(self.warning, layer, line,
+                                                                              self._current()))
         self._offer(self.session.loaded)
 
     def _offer(self, loaded):
@@ -77,7 +82,15 @@ class FindingsWidget(QWidget):
             yield "reading the findings"
             return findings(loaded, volume, features=features)
 
-        return run_task(work, f"Findings of {name}", lambda found: self.show(*found, layer=layer), owner=self.taskbar)
+        def done(found):
+            self.show(*found, layer=layer)
+            show_unfamiliar(self.warning, layer, self.session.unfamiliar(loaded, layer), layer)
+
+        return run_task(work, f"Findings of {name}", done, owner=self.taskbar)
+
+    def _current(self):
+        name = self.layer_box.currentText()
+        return self.viewer.layers[name] if name in self.viewer.layers else None
 
     def show(self, probabilities: dict[str, float], not_learnt=(), layer=None):
         """A row per label the model learnt, with its probability; the labels it did not learn apart,

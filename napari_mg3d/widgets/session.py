@@ -19,6 +19,9 @@ _SESSIONS: dict[int, tuple[weakref.ref, "Session"]] = {}
 class Session(QObject):
     model_changed = Signal(object)  # inference.encode.Loaded
     segmenter_offered = Signal(str)  # a segmentation checkpoint the Training widget made
+    # (layer, its out-of-distribution line or None): a case's volume checked against the loaded
+    # model's training data (``inference.familiarity``), when its features are first made
+    case_checked = Signal(object, object)
 
     def __init__(self, viewer):
         super().__init__()
@@ -62,7 +65,9 @@ class Session(QObject):
 
     def case_features(self, loaded, layer):
         """``layer``'s volume encoded by ``loaded`` (``inference.features.CaseFeatures``): once while
-        the case stays open, then kept. Runs in a worker (an encode takes seconds)."""
+        the case stays open, then kept. Runs in a worker (an encode takes seconds). The first time,
+        the volume is checked against the model's training data (``case_checked``, ``unfamiliar``)."""
+        from ..inference.familiarity import unfamiliar_line
         from ..inference.features import encode_case
         from ..plugin.layers import layer_volume
 
@@ -72,10 +77,18 @@ class Session(QObject):
             if case is not None and case[0] == key:
                 return case[1]
             self._case = None  # the previous case's features go before the next ones are made
-            features = encode_case(loaded, layer_volume(layer))
+            volume = layer_volume(layer)
+            features = encode_case(loaded, volume)
+            line = unfamiliar_line(loaded, volume, features)
             if self.loaded is loaded:  # not a model replaced meanwhile
-                self._case = (key, features)
+                self._case = (key, features, line)
+            self.case_checked.emit(layer, line)  # delivered on the main thread
             return features
+
+    def unfamiliar(self, loaded, layer) -> str | None:
+        """The out-of-distribution line of the open case, once its features are made; else None."""
+        case = self._case
+        return case[2] if case is not None and case[0] == case_key(layer, loaded) else None
 
     def has_case_features(self, loaded, layer) -> bool:
         case = self._case
