@@ -19,8 +19,10 @@ def _sentence_items(widget):
 def test_report_is_listed_by_sentence_under_its_sections(viewer_with_case, synthetic_case, qtbot):
     widget = CaseWidget(viewer_with_case)
     qtbot.addWidget(widget)
+    from napari_mg3d.knowledge import split_sentences
+
     texts = [it.text() for it in _sentence_items(widget)]
-    assert texts[0] == "Trachea and both main bronchi are open."
+    assert texts[0] == split_sentences(synthetic_case.report)[0].text.removeprefix("Findings: ")
     assert any(synthetic_case.details["nodule"]["lobe"] in t for t in texts)
     headers = [widget.sentence_list.item(i).text() for i in range(widget.sentence_list.count())
                if widget.sentence_list.item(i).data(SENTENCE_ROLE) is None]

@@ -95,16 +95,19 @@ def test_one_case_is_encoded_once_for_its_maps_findings_and_similar_cases(loaded
     from napari_mg3d.widgets.case import CaseWidget
     from napari_mg3d.widgets.findings import FindingsWidget
 
+    from napari_mg3d.widgets.session import session_for
+
     viewer, model_widget = loaded_session
-    case, found, similar = CaseWidget(viewer), FindingsWidget(viewer), SimilarWidget(viewer)
-    for w in (case, found, similar):
-        qtbot.addWidget(w)
-    session, image = case.session, viewer.layers[0]
-    encoder = session.loaded.model.vision_encoder
+    encoder = session_for(viewer).loaded.model.vision_encoder
     calls, forward = [], encoder.forward
     monkeypatch.setattr(encoder, "forward", lambda *a, **k: calls.append(1) or forward(*a, **k))
     prompts, embed = [], zeroshot.prompt_embeddings
     monkeypatch.setattr(zeroshot, "prompt_embeddings", lambda *a, **k: prompts.append(1) or embed(*a, **k))
+    # the Case widget encodes the case as it opens it (the out-of-distribution check), in the background
+    case, found, similar = CaseWidget(viewer), FindingsWidget(viewer), SimilarWidget(viewer)
+    for w in (case, found, similar):
+        qtbot.addWidget(w)
+    session, image = case.session, viewer.layers[0]
     similar.library.setText(str(library))
     similar.mode.setCurrentText("this volume")
     case.phrase.setText("pleural effusion")
