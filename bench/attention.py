@@ -52,12 +52,15 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1, help="synthetic seed (the learning bench trains on 0)")
     parser.add_argument("--data", default="/tmp/mg3d-attention-bench")
+    parser.add_argument("--family", choices=["a", "b"], default="a",
+                        help="generator family of the held-out cases (the learning bench trains on one, tests on both)")
+    parser.add_argument("--methods", default="map,gradient", help="map (the model's), gradient (Grad-CAM), or both")
     parser.add_argument("--tolerance", type=float, default=None,
                         help="mm (default: the largest voxel spacing of the checkpoint's profile)")
     parser.add_argument("--fraction", type=float, default=None,
                         help="the outline rule's fraction of the peak (default: inference.outline.FRACTION)")
     args = parser.parse_args()
-    from napari_mg3d.data.synthetic import CT_RATE_LABEL
+    from napari_mg3d.data.synth_writer import family_module
     from napari_mg3d.inference.attention import on_volume_grid, sentence_maps
     from napari_mg3d.inference.encode import load_model, model_input
     from napari_mg3d.inference.outline import FRACTION, body_mask, outline
@@ -68,13 +71,15 @@ def main() -> None:
 
     from scipy.ndimage import distance_transform_edt
 
-    manifest = synthetic_cases(args.data, args.cases, args.seed, "test")
+    CT_RATE_LABEL = family_module(args.family).CT_RATE_LABEL
+    manifest = synthetic_cases(args.data, args.cases, args.seed, "test", args.family)
     rows = list(csv.DictReader(manifest.open()))
     loaded = load_model(args.checkpoint, "cpu")
     tolerance = args.tolerance if args.tolerance is not None else max(loaded.profile.spacing)
-    methods = ("map", "gradient")
+    methods = tuple(m for m in ("map", "gradient") if m in args.methods.split(","))
     fraction = FRACTION if args.fraction is None else args.fraction
     hits, chance_volume, shapes = defaultdict(list), defaultdict(list), defaultdict(list)
+    distances = defaultdict(list)
     for row in rows:
         volume = read_volume(manifest.parent / row["volume"])
         report = (manifest.parent / row["report"]).read_text(encoding="utf-8")
@@ -83,8 +88,7 @@ def main() -> None:
         spacing_zyx = volume.geometry.spacing[::-1]
         voxel_ml = float(np.prod(volume.geometry.spacing)) / 1000
         body = body_mask(volume)
-        maps = {"map": sentence_maps(loaded.model, x, report),
-                "gradient": sentence_maps(loaded.model, x, report, refine=True)}
+        maps = {m: sentence_maps(loaded.model, x, report, refine=m == "gradient") for m in methods}
         for finding, info in findings.items():
             label = CT_RATE_LABEL[finding]
             mask = read_volume(manifest.parent / info["mask"]).array > 0
@@ -97,6 +101,9 @@ def main() -> None:
                 peak = peak_of(heat)
                 hits[(finding, method)].append(bool(mask[peak]))
                 hits[(finding, method, "near")].append(bool(near[peak]))
+                if method == "map":  # how far the peak is from the finding, in mm (0 inside)
+                    away = distance_transform_edt(~mask, sampling=spacing_zyx)
+                    distances[finding].append(float(away[peak]))
                 total = heat.sum()  # an all-zero Grad-CAM map has no mass anywhere
                 hits[(finding, method, "mass")].append(float(heat[mask].sum() / total) if total > 0 else 0.0)
                 if method == "map":  # (dice, outline ml, mask ml)
@@ -116,6 +123,9 @@ def main() -> None:
         return [f"{d.mean():.3f}", f"{np.median(ml):.1f}", f"{np.median(truth):.1f}",
                 f"{np.median(np.abs(ml - truth) / truth):.2f}"]
 
+    def mm(values):  # median distance of the map's peak from the finding
+        return f"{np.median(values):.1f}" if values else "-"
+
     for finding in sorted(chance_volume):
         row = [finding, len(hits.get((finding, "map"), []))]
         for key in keys:
@@ -123,28 +133,30 @@ def main() -> None:
             overall[key] += h
             row.append(fmt(h))
         table.append(row + [fmt([c[0] for c in chance_volume[finding]]), fmt([c[1] for c in chance_volume[finding]]),
-                            *outlined(shapes[finding])])
+                            *outlined(shapes[finding]), mm(distances[finding])])
     chance = [c for v in chance_volume.values() for c in v]
     table.append(["all", len(overall[("map",)]), *(fmt(overall[k]) for k in keys),
                   fmt([c[0] for c in chance]), fmt([c[1] for c in chance]),
-                  *outlined([r for v in shapes.values() for r in v])])
+                  *outlined([r for v in shapes.values() for r in v]), mm([d for v in distances.values() for d in v])])
     from napari_mg3d.model.checkpoint import read_metadata
 
     meta = read_metadata(args.checkpoint) or {}
     weights = (meta.get("model_config") or {}).get("loss_weights", {})
     if meta.get("region_cases"):
         supervision = f"region term on the masks of {meta['region_cases']} training cases"
+    elif meta.get("organ_cases"):
+        supervision = f"organ term on the organ maps of {meta['organ_cases']} training cases (no finding masks)"
     elif "region_cases" in meta or not weights.get("regions"):
         supervision = "no masks in training (report words only)"
     else:
         supervision = "masks in training: not recorded"
-    print(f"pointing game, {len(rows)} held-out synthetic cases, {Path(args.checkpoint).name} "
+    print(f"pointing game, {len(rows)} held-out synthetic cases of family {args.family}, {Path(args.checkpoint).name} "
           f"({supervision}; "
           f"map: the model's sentence maps, grounding head or fusion attention; gradient: Grad-CAM); "
           f"'near': within {tolerance:g} mm of the mask")
-    print_table(["finding", "sentences", "hit: map", "near: map", "mass: map", "hit: gradient", "near: gradient",
-                 "mass: gradient", "chance", "chance near", "dice", "ml: outline", "ml: mask", "ml error"],
-                table)
+    print_table(["finding", "sentences", *(f"{k}: {m}" for m in methods for k in ("hit", "near", "mass")),
+                 "chance", "chance near", "dice", "ml: outline", "ml: mask", "ml error",
+                 "peak mm"], table)
     per_finding = [np.mean([r[0] for r in v]) for v in shapes.values() if v]
     if per_finding:
         print(f"outline (inference.outline, fraction {fraction:g} of the peak, in the body): "

@@ -55,6 +55,11 @@ POST_NEGATION = re.compile(
     r"|^\s*-\s*no\s+\w+\s+(?:was|were|is|are)\s+" + _VERBS + r"\b"
     r"|\b(?:did|does|do)\s+not\s+(?:exist|appear|develop)\b",
 )
+# "lymph nodes are not (pathologically) enlarged": the mention is the subject of a denied size,
+# right before it (only there: in "effusion, the heart is not enlarged" the effusion stays)
+SUBJECT_NEGATION = re.compile(
+    r"\s*(?:\w+\s+)?(?:is|are|was|were)\s+not\s+(?:\w+ly\s+)?(?:enlarged|increased|thickened|dilated|widened)\b"
+)
 UNCERTAINTY = re.compile(
     r"\?|\b(?:suspicious|suspected|suspicion|possibl[ey]|probabl[ey]|likely|may|might|cannot\s+be\s+excluded|"
     r"could\s+not\s+be\s+excluded|questionable|equivocal|in\s+favou?r\s+of|compatible\s+with|"
@@ -112,7 +117,7 @@ def mention_status(text: str, start: int, end: int, clauses: Clauses | None = No
     text = clauses.text
     lo, hi = clauses.bounds(start, end)
     before, after = text[lo:start], PARENTHETICAL.sub(" ", text[end:hi])
-    if PRE_NEGATION.search(before) or POST_NEGATION.search(after):
+    if PRE_NEGATION.search(before) or POST_NEGATION.search(after) or SUBJECT_NEGATION.match(after):
         return ABSENT
     if UNCERTAINTY.search(before) or UNCERTAINTY.search(after) or text.startswith("?", hi):
         return UNCERTAIN

@@ -29,6 +29,9 @@ def status(text: str, word: str) -> str:
         ("Findings may be compatible with pneumonic infiltration.", "infiltration", UNCERTAIN),
         ("Metastasis cannot be excluded.", "metastasis", UNCERTAIN),
         ("Suspicious for atelectasis in the left lower lobe.", "atelectasis", UNCERTAIN),
+        ("Mediastinal lymph nodes are not pathologically enlarged.", "lymph", ABSENT),
+        ("Lymph nodes were enlarged.", "lymph", PRESENT),
+        ("Pericardial effusion, the heart is not enlarged.", "effusion", PRESENT),
     ],
 )
 def test_negation_and_uncertainty_scope(text, word, expected):
