@@ -40,6 +40,8 @@ def _first_rows(manifest, n, out):
         row["segmentation"] = str(manifest.parent / row["segmentation"])
         row["report"] = str(manifest.parent / row["report"])
         row["regions"] = json.dumps({k: str(manifest.parent / v) for k, v in json.loads(row["regions"]).items()})
+        for key in ("organs", "organ_names"):
+            row[key] = str(manifest.parent / row[key]) if row.get(key) else ""
     with out.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()

@@ -6,9 +6,13 @@ def test_synthetic_sample_opens_with_report_and_organs(make_napari_viewer):
     viewer = make_napari_viewer()
     viewer.open_sample("napari-mg3d", "synthetic_chest_ct")
     image, organs = viewer.layers
-    assert image.metadata["report"].startswith("Findings:")
+    from napari_mg3d.data.synthetic import ORGANS
+    from napari_mg3d.knowledge.labels import label_report
+
     assert image.metadata["labels"]["Lung nodule"] == 1
-    assert organs.metadata["label_names"][3] == "heart"
+    assert label_report(image.metadata["report"])["Lung nodule"] == 1  # the report says what the case shows
+    heart = next(k for k, v in ORGANS.items() if v == "heart")
+    assert organs.metadata["label_names"][heart] == "heart"
     np.testing.assert_allclose(image._data_to_world.affine_matrix, organs._data_to_world.affine_matrix)
 
 

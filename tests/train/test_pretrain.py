@@ -71,9 +71,16 @@ def test_pretrain_logs_checkpoints_and_exports(synth, tmp_path):
     assert meta["model_config"]["name"] == "mg3d-tiny" and meta["profile"]["name"] == "synthetic-tiny"
     assert meta["step"] == 4 and len(meta["prompts"]) == 18
     # what each label was learnt from: the training reports that state it, and the others
+    import csv
+
+    from napari_mg3d.knowledge.labels import label_report
+
     counts = meta["findings_learnt"]
     assert len(counts) == 18 and len({c["positive"] + c["negative"] for c in counts.values()}) == 1
-    assert counts["Pleural effusion"]["positive"] > 0 and counts["Hiatal hernia"]["positive"] == 0
+    reports = [(synth.parent / r["report"]).read_text() for r in csv.DictReader(synth.open()) if r["split"] == "train"]
+    stated = [label_report(r) for r in reports]
+    assert {k: c["positive"] for k, c in counts.items()} == {k: sum(s.get(k, 0) for s in stated) for k in counts}
+    assert 0 < max(c["positive"] for c in counts.values()) and counts["Pleural effusion"]["negative"] > 0
     assert (out / "tensorboard").is_dir()
     ran = json.loads((out / "config.json").read_text())  # the config as run, every default resolved
     assert ran["trainer"]["precision"] in ("32-true", "bf16-mixed") and ran["num_workers"] == 1
@@ -123,7 +130,7 @@ def test_two_process_ddp_on_cpu_trains_on_reports_of_different_lengths(synth, tm
         report.write_text(" ".join(pool[i * 7:][: 1 + (i * 5) % 11]))  # 1 to 11 sentences
         masks = {k: str(synth.parent / v) for k, v in json.loads(row["regions"]).items()}
         row.update(report=str(report), volume=str(synth.parent / row["volume"]),
-                   segmentation=str(synth.parent / row["segmentation"]),
+                   segmentation=str(synth.parent / row["segmentation"]), organs="", organ_names="",
                    regions=json.dumps(masks) if i % 2 else "")  # finding masks for half the cases
     manifest = tmp_path / "manifest.csv"
     with manifest.open("w", newline="") as f:
