@@ -43,10 +43,9 @@ def prepare_heatmap_layer(viewer, image, kind: str = ATTENTION):
     return heatmap_layer(viewer, image, WAITING, kind, keep=False)
 
 
-def heatmap_layer(viewer, image, text: str, kind: str = ATTENTION, keep: bool = True):
-    """The layer that will show ``text``'s map over ``image``: its own layer if there is one;
-    else, without ``keep``, the volume's one heatmap layer renamed; else a new, empty layer."""
-    name = heat_name(text)
+def _found_or_reused(viewer, image, name: str, kind: str, keep: bool):
+    """The layer called ``name``; else, without ``keep``, the volume's one layer of ``kind`` that
+    was not kept, renamed; else None (a new layer is to be made)."""
     if name in viewer.layers:
         return viewer.layers[name]
     if not keep:
@@ -54,6 +53,16 @@ def heatmap_layer(viewer, image, text: str, kind: str = ATTENTION, keep: bool = 
         if reuse:
             reuse[-1].name = name
             return reuse[-1]
+    return None
+
+
+def heatmap_layer(viewer, image, text: str, kind: str = ATTENTION, keep: bool = True):
+    """The layer that will show ``text``'s map over ``image``: its own layer if there is one;
+    else, without ``keep``, the volume's one heatmap layer renamed; else a new, empty layer."""
+    name = heat_name(text)
+    found = _found_or_reused(viewer, image, name, kind, keep)
+    if found is not None:
+        return found
     empty = np.broadcast_to(np.float32(0), image.data.shape)  # no memory until the map arrives
     layer = viewer.add_image(
         empty, name=name, colormap="inferno", blending="additive", opacity=0.6, contrast_limits=(0.0, 1.0),
@@ -89,13 +98,9 @@ def outline_layer(viewer, image, text: str, keep: bool = True):
     """The labels layer that will show ``text``'s outline over ``image``, found or made as
     ``heatmap_layer`` finds or makes the heatmap's (its own with ``keep``, else the volume's one)."""
     name = outline_name(text)
-    if name in viewer.layers:
-        return viewer.layers[name]
-    if not keep:
-        reuse = [la for la in layers_over(viewer, image, OUTLINE) if not la.metadata.get("kept")]
-        if reuse:
-            reuse[-1].name = name
-            return reuse[-1]
+    found = _found_or_reused(viewer, image, name, OUTLINE, keep)
+    if found is not None:
+        return found
     layer = viewer.add_labels(
         np.zeros(image.data.shape, np.uint8), name=name, opacity=0.7, visible=False,
         metadata={KIND: OUTLINE, "over": image.name, "text": text, "kept": keep}, **placed_over(image))
