@@ -2,11 +2,14 @@
 new volume is like them (numpy only).
 
 The summary (``summarise``): the modality and profile the training volumes were given in, the body
-region their reports spoke of, and their image embeddings (unit vectors of the unimodal image
+region their reports spoke of, the spread of their model inputs' values (a histogram: a volume of
+another body region or scan holds other tissues, whether or not the model has learnt to tell), and
+their image embeddings (unit vectors of the unimodal image
 vector, ``MG3D.image_vector``) as a few k-means centres with the 99th percentile of the training
 cases' cosine distance to their nearest centre, each case measured against centres fit without it
 (two halves, each against the other's centres: a new case is never one the centres were fit to). A volume is unfamiliar (``unfamiliar``) when its
-modality differs, or when its embedding lies farther from every centre than that percentile (one
+modality differs, when its histogram lies farther from theirs (L1) than 99 in 100 of them do, or
+when its embedding lies farther from every centre than that percentile (one
 training case in a hundred does): a volume unlike anything the model was trained on, on which its
 findings and maps mean nothing."""
 
@@ -16,6 +19,24 @@ import numpy as np
 
 PERCENTILE = 99.0
 MAX_CENTRES = 16
+BINS = 16  # of the model input's values in [0, 1]: air, lung, fat, soft tissue, bone on a CT window
+
+
+def histogram(x) -> np.ndarray:
+    """(BINS,) share of a model input's voxels in each value bin: what the volume holds (an abdomen
+    has little lung, an MR another spread), whatever the model has learnt to see."""
+    values = np.clip(np.asarray(x, np.float32).ravel(), 0.0, 1.0)
+    counts = np.bincount(np.minimum((values * BINS).astype(np.int64), BINS - 1), minlength=BINS)
+    return counts / max(1, counts.sum())
+
+
+def _histogram_spread(h: np.ndarray) -> tuple[np.ndarray, float]:
+    """Mean histogram and the 99th percentile L1 distance to it, each half against the other's mean."""
+    half = np.random.default_rng(1).permutation(len(h)) < len(h) // 2
+    if half.sum() == 0 or (~half).sum() == 0:
+        return h.mean(0), float(np.abs(h - h.mean(0)).sum(1).max())
+    d = np.concatenate([np.abs(h[half] - h[~half].mean(0)).sum(1), np.abs(h[~half] - h[half].mean(0)).sum(1)])
+    return h.mean(0), float(np.percentile(d, PERCENTILE))
 
 
 def kmeans(x: np.ndarray, k: int, seed: int = 0, rounds: int = 30) -> np.ndarray:
@@ -43,8 +64,10 @@ def distance(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return 1 - np.max(np.atleast_2d(x) @ np.asarray(centres).T, 1)
 
 
-def summarise(embeddings: np.ndarray, modality: str, profile: str, region: str | None) -> dict:
-    """The training data's summary for the checkpoint's metadata (a few KB)."""
+def summarise(embeddings: np.ndarray, modality: str, profile: str, region: str | None,
+              histograms: np.ndarray | None = None) -> dict:
+    """The training data's summary for the checkpoint's metadata (a few KB); ``histograms``: (n,
+    BINS) of the same cases' model inputs (``histogram``)."""
     x = np.asarray(embeddings, np.float64)
     x = x / np.linalg.norm(x, axis=1, keepdims=True).clip(1e-12)
     k = int(max(1, min(MAX_CENTRES, len(x) // 8)))
@@ -56,20 +79,34 @@ def summarise(embeddings: np.ndarray, modality: str, profile: str, region: str |
                                  distance(x[~half], kmeans(x[half], k_half))])
     else:
         spread = distance(x, centres)
-    return {"modality": modality, "profile": profile, "region": region, "cases": int(len(x)),
-            "centres": np.round(centres, 5).tolist(), "threshold": float(np.percentile(spread, PERCENTILE)),
-            "percentile": PERCENTILE}
+    out = {"modality": modality, "profile": profile, "region": region, "cases": int(len(x)),
+           "centres": np.round(centres, 5).tolist(), "threshold": float(np.percentile(spread, PERCENTILE)),
+           "percentile": PERCENTILE}
+    if histograms is not None and len(histograms):
+        mean, limit = _histogram_spread(np.asarray(histograms, np.float64))
+        out["histogram"], out["histogram_threshold"] = np.round(mean, 6).tolist(), limit
+    return out
 
 
-def unfamiliar(summary: dict | None, embedding: np.ndarray | None, modality: str | None) -> str | None:
+def unfamiliar(summary: dict | None, embedding: np.ndarray | None, modality: str | None,
+               values: np.ndarray | None = None) -> str | None:
     """One line saying how a volume falls outside the training data, or None (in it, or the
-    checkpoint keeps no summary)."""
+    checkpoint keeps no summary). ``values``: the volume's ``histogram``, checked before the
+    embedding (it holds whatever the model has or has not learnt to see)."""
     if not summary:
         return None
     trained = summary.get("modality")
     if modality and modality not in ("unknown", None) and trained and not modality.upper().startswith(trained):
         return (f"outside this model's training data: the volume looks like {modality}, the model was trained "
                 f"on {trained} only; its findings and maps mean nothing here")
+    if values is not None and summary.get("histogram"):
+        d = float(np.abs(np.asarray(values) - np.asarray(summary["histogram"])).sum())
+        if d > summary["histogram_threshold"]:
+            where = f" {summary['region']}" if summary.get("region") else ""
+            return (f"outside this model's training data: the volume's intensities are unlike its {summary['cases']}"
+                    f"{where} training cases' (another body region or scan: L1 {d:.2f} > their "
+                    f"{summary['percentile']:.0f}th percentile {summary['histogram_threshold']:.2f}); its findings and "
+                    f"maps may mean nothing here")
     if embedding is not None and summary.get("centres"):
         d = float(distance(np.asarray(embedding, np.float64).reshape(1, -1), np.asarray(summary["centres"]))[0])
         if d > summary["threshold"]:

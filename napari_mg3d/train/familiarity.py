@@ -29,14 +29,17 @@ def body_region(reports: list[str]) -> str | None:
 def training_summary(model, dataset, profile, cases: int = 512, batch_size: int = 8) -> dict:
     """``model.familiar.summarise`` of up to ``cases`` training volumes of ``dataset``."""
     from ..data.dataset import batches
-    from ..model.familiar import summarise
+    from ..model.familiar import histogram, summarise
 
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    vectors = [torch.nn.functional.normalize(model.image_vector(b["volume"].to(device)), dim=-1).float().cpu()
-               for b in batches(dataset, batch_size, cases)]
+    vectors, histograms = [], []
+    for b in batches(dataset, batch_size, cases):
+        vectors.append(torch.nn.functional.normalize(model.image_vector(b["volume"].to(device)), dim=-1).float().cpu())
+        histograms += [histogram(v.numpy()) for v in b["volume"]]
     model.train(was_training)
     modality = "CT" if profile.intensity == "ct" else "MR"
     reports = [c.report for c in dataset.cases[:cases]]
-    return summarise(np.concatenate([v.numpy() for v in vectors]), modality, profile.name, body_region(reports))
+    return summarise(np.concatenate([v.numpy() for v in vectors]), modality, profile.name, body_region(reports),
+                     np.stack(histograms))
