@@ -59,11 +59,17 @@ def coronary_calcification(anat, rng):
             u = np.asarray(course[name]) + rng.normal(0, 0.15, 3)
             u /= np.linalg.norm(u)
             p = c + u / np.sqrt(np.sum((u / r) ** 2)) * 0.92
-            speck = ellipsoid(anat.grid, anat.scan(p), rng.uniform(1.5, 3.0))
-            speck.mask &= heart[speck.sl]
-            speck.paint(anat.hu, rng.uniform(450, 1100))
-            speck.into(mask)
+            calcify(anat, p, rng.uniform(1.5, 3.0), heart, rng.uniform(450, 1100), mask)
     return mask, {"arteries": chosen}
+
+
+def calcify(anat, point, radius: float, inside, hu: float, mask) -> None:
+    """A calcified speck: a ball of ``radius`` mm at ``point`` (mm), kept ``inside`` its vessel's
+    organ, painted ``hu`` and added to ``mask``."""
+    speck = ellipsoid(anat.grid, anat.scan(point), radius)
+    speck.mask &= inside[speck.sl]
+    speck.paint(anat.hu, hu)
+    speck.into(mask)
 
 
 def arterial_calcification(anat, rng):
@@ -85,10 +91,7 @@ def arterial_calcification(anat, rng):
         v = rng.normal(0, 1, 3)
         v -= d * (v @ d) / max(d @ d, 1e-9)
         wall = centre + v / (np.linalg.norm(v) or 1) * (radius - 1.5)
-        plaque = ellipsoid(anat.grid, anat.scan(wall), rng.uniform(1.5, 4.0))
-        plaque.mask &= aorta[plaque.sl]
-        plaque.paint(anat.hu, rng.uniform(500, 1100))
-        plaque.into(mask)
+        calcify(anat, wall, rng.uniform(1.5, 4.0), aorta, rng.uniform(500, 1100), mask)
     return mask, {"where": where}
 
 
