@@ -45,17 +45,14 @@ def synthetic_cases(folder, n: int, seed: int, split: str, family: str = "a", su
     """The manifest of ``n`` synthetic cases of ``seed`` in ``folder``, by generator ``family`` with
     ``supervision`` (``mg3d synth``): reused when the folder's record says it holds exactly those,
     made by the generator's present code; written otherwise."""
-    import hashlib
     import json
     from pathlib import Path
 
     from napari_mg3d.data import synth_writer
 
     folder = Path(folder)
-    module = Path(synth_writer.family_module(family).__file__)
-    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(module.parent.glob(module.stem.split("_")[0] + "*.py"))))
     wanted = {"n": n, "seed": seed, "split": split, "family": family, "supervision": supervision,
-              "code": code.hexdigest()[:16]}
+              "code": synth_writer.code_signature(family)}
     record = folder / "generator.json"
     manifest = folder / "manifest.csv"
     if manifest.is_file() and record.is_file() and json.loads(record.read_text()) == wanted:

@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="mg3d-demo", help="folder for screenshots and summary when headless")
     p.add_argument("--screenshot", action="store_true", help="write screenshots and exit (no window kept)")
     p.add_argument("--volume", default=None, help="open this volume instead of the synthetic case")
+    p.add_argument("--retrain", action="store_true",
+                   help="train the demo model here (as scripts/make_demo_model.sh does) instead of using the shipped one")
     p.set_defaults(run=_demo)
     return parser
 
@@ -244,7 +246,7 @@ def _pretrain(args) -> int:
 def _demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(out=args.out, screenshot=args.screenshot, volume=args.volume)
+    return run_demo(out=args.out, screenshot=args.screenshot, volume=args.volume, retrain=args.retrain)
 
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 WIDGETS = ("Model", "Case", "Findings", "Similar cases", "Segmentation", "Training", "3D view")
 
 
-def run_demo(out: str = "mg3d-demo", screenshot: bool = False, volume: str | None = None) -> int:
+def run_demo(out: str = "mg3d-demo", screenshot: bool = False, volume: str | None = None,
+             retrain: bool = False) -> int:
     from .demo_assets import prepare
 
-    assets = prepare()
+    assets = prepare(retrain=retrain)
     import napari
 
     viewer = napari.Viewer(title="napari-mg3d demo", show=True)

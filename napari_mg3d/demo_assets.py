@@ -1,8 +1,13 @@
-"""What the demo needs, made once and cached: synthetic cases, an ``mg3d-tiny`` pre-trained on them,
-a segmentation model fine-tuned from it, and a case library of the training cases. Each step runs
-the real commands (training in its own process, followed through its metrics file, with progress
-and ETA on stderr) and is skipped when its result is already in the cache; an interrupted training
-step resumes."""
+"""What the demo needs: synthetic cases, an ``mg3d-tiny`` pre-trained on them, a segmentation model
+fine-tuned from it, and a case library of the training cases.
+
+The two models ship with the package (``demo_model/``, a few MB: trained weights only, the frozen
+text encoder named, the pre-training heads left out), made by ``scripts/make_demo_model.sh`` with
+the project's own commands from seed 0; ``recipe.json`` says what made them. They are used when
+they were made by the present model and generator code; otherwise, or with ``retrain``, the demo
+trains its own as the script does. Each step is skipped when its result is already in the cache
+(``~/.cache/napari-mg3d/demo-*``); training runs in its own process, followed through its metrics
+file, with progress and ETA on stderr; an interrupted training step resumes."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .data.synthetic import ORGANS
+
+SHIPPED = Path(__file__).parent / "demo_model"
 
 
 @dataclass(frozen=True)
@@ -32,10 +39,12 @@ class DemoSize:
                    int(os.environ.get("MG3D_DEMO_SEG_STEPS", d.seg_steps)), d.shape)
 
     def key(self) -> str:
-        """The cache folder's name: the sizes and the model config, so that a changed ``mg3d-tiny``
-        never reuses a model trained under the old one."""
+        """The cache folder's name: the sizes, the model config and the generator's code, so that a
+        changed ``mg3d-tiny`` or generator never reuses a model trained under the old one."""
+        from .data.synth_writer import code_signature
+
         sizes = f"n{self.cases}-s{self.pretrain_steps}-g{self.seg_steps}-{'x'.join(map(str, self.shape))}"
-        return f"{sizes}-m{model_signature()}"
+        return f"{sizes}-m{model_signature()}-c{code_signature('a')[:8]}"
 
 
 def model_signature(name: str = "mg3d-tiny") -> str:
@@ -54,8 +63,9 @@ def cache_root() -> Path:
     return Path(os.environ.get("MG3D_CACHE_DIR") or Path.home() / ".cache" / "napari-mg3d")
 
 
-def prepare(size: DemoSize | None = None, folder=None, say=None) -> dict:
-    """Paths of the demo's manifest, model, segmenter, library and case (made when missing)."""
+def prepare(size: DemoSize | None = None, folder=None, say=None, retrain: bool = False) -> dict:
+    """Paths of the demo's manifest, model, segmenter, library and case (made when missing): the
+    shipped models unless ``retrain`` or they were made by other code than the present."""
     size = size or DemoSize.from_env()
     folder = Path(folder or cache_root() / f"demo-{size.key()}")
     say = say or (lambda text: print(text, file=sys.stderr, flush=True))
@@ -69,6 +79,52 @@ def prepare(size: DemoSize | None = None, folder=None, say=None) -> dict:
                         progress=lambda d, n: _line(f"demo: cases {d} / {n}"))
         (folder / "cases" / "done").write_text(json.dumps(asdict(size)))
         _end_line()
+    shipped = None if retrain else shipped_models(say)
+    if shipped is not None:
+        model, segmenter = shipped["model"], shipped["segmenter"]
+        say(f"demo: the shipped demo model ({model.parent}; scripts/make_demo_model.sh makes it; "
+            "mg3d demo --retrain trains one here)")
+        library = folder / "library-shipped"
+    else:
+        model, segmenter = train_models(size, folder, manifest, say)
+        library = folder / "library"
+    if not (library / "done").is_file():
+        from .inference.library_commands import add_manifest
+
+        say("demo: adding the training cases to a case library ...")
+        add_manifest(library, manifest, model, device="auto", split="train",
+                     progress=lambda d, n: _line(f"demo: library {d} / {n}"))
+        (library / "done").write_text("ok")
+        _end_line()
+    return {"folder": folder, "manifest": manifest, "model": model, "segmenter": segmenter, "library": library,
+            "case": demo_case(manifest), "shipped": shipped is not None}
+
+
+def shipped_models(say=None) -> dict | None:
+    """The shipped model and segmenter when ``recipe.json`` says the present model config, forward
+    and generator code made them, and their bytes are the ones it records; else None (said why)."""
+    import hashlib
+
+    from .data.synth_writer import code_signature
+
+    say = say or (lambda text: None)
+    recipe_file = SHIPPED / "recipe.json"
+    if not recipe_file.is_file():
+        return None
+    recipe = json.loads(recipe_file.read_text())
+    if recipe.get("model_signature") != model_signature() or recipe.get("generator") != code_signature("a"):
+        say("demo: the shipped demo model was made by other model or generator code than this: training one here")
+        return None
+    paths = {name: SHIPPED / file for name, file in (("model", "model.safetensors"), ("segmenter", "segmenter.safetensors"))}
+    for name, path in paths.items():
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != recipe["sha256"][name]:
+            say(f"demo: the shipped {path.name} is missing or not the file recipe.json records: training one here")
+            return None
+    return {**paths, "recipe": recipe}
+
+
+def train_models(size: DemoSize, folder: Path, manifest: Path, say) -> tuple[Path, Path]:
+    """Pre-train ``mg3d-tiny`` on the demo's cases, then fine-tune organ segmentation from it."""
     model = folder / "pretrain" / "model.safetensors"
     if not (folder / "pretrain" / "done").is_file():
         say(f"demo: pre-training mg3d-tiny for {size.pretrain_steps} steps (once; cached in {folder}) ...")
@@ -84,17 +140,7 @@ def prepare(size: DemoSize | None = None, folder=None, say=None) -> dict:
             f"checkpoint={model}", f"classes={classes}", "batch_size=2", f"max_steps={size.seg_steps}",
             "lr=0.003", "encoder_lr_scale=0.3", f"warmup_steps={max(1, size.seg_steps // 20)}", "log_every=5",
             "checkpoint_every=25"], say)
-    library = folder / "library"
-    if not (library / "done").is_file():
-        from .inference.library_commands import add_manifest
-
-        say("demo: adding the training cases to a case library ...")
-        add_manifest(library, manifest, model, device="auto", split="train",
-                     progress=lambda d, n: _line(f"demo: library {d} / {n}"))
-        (library / "done").write_text("ok")
-        _end_line()
-    return {"folder": folder, "manifest": manifest, "model": model, "segmenter": segmenter, "library": library,
-            "case": demo_case(manifest)}
+    return model, segmenter
 
 
 def demo_case(manifest: Path) -> dict:

@@ -41,6 +41,22 @@ def family_module(family: str):
     return importlib.import_module(FAMILIES[family][0])
 
 
+def grid_spacing(shape) -> tuple[float, float, float]:
+    """(x, y, z) mm of a (z, y, x) grid: the same field of view (about 350 x 350 x 320 mm) at any
+    grid, smaller grids with coarser voxels."""
+    return tuple(s * d / n_ for s, d, n_ in zip((2.75, 2.75, 5.0), (128, 128, 64), shape[::-1]))
+
+
+def code_signature(family: str = "a") -> str:
+    """16 hex digits of the family's generator code (its module and the modules named after it):
+    cases made by other code are other cases."""
+    import hashlib
+
+    module = Path(family_module(family).__file__)
+    files = sorted(module.parent.glob(module.stem.split("_")[0] + "*.py"))
+    return hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()[:16]
+
+
 def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128), progress=None,
                     split: str | None = None, family: str = "a", supervision: str = "all") -> Path:
     """Cases ``synth-SSSSS-IIIII`` (``phantomb-...`` for family b: volume, report, organ labels, one
@@ -60,8 +76,7 @@ def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128)
     (out / "organs.json").write_text(json.dumps({str(k): v for k, v in generator.ORGANS.items()}, indent=1))
     kinds = ("findings", "organs", "reports") if supervision == "mixed" else None
     rows, label_rows = [], []
-    # the same field of view (about 350 x 350 x 320 mm) at any grid: smaller grids, coarser voxels
-    spacing = tuple(s * d / n_ for s, d, n_ in zip((2.75, 2.75, 5.0), (128, 128, 64), shape[::-1]))
+    spacing = grid_spacing(shape)
     for i in range(n):
         case = make_case(seed * 100_000 + i, shape=shape, spacing_xyz=spacing)
         cid = case_id(seed, i, family)

@@ -34,6 +34,9 @@ LEFT_OUT = {
 }
 LEFT_OUT_PATTERNS = (".fc1.", ".fc2.")  # inside local_*_cross_multihead_attention: calls commented out
 METADATA_KEY = "mg3d"
+# heads only pre-training reads (the MLM vocabulary decoder: 12 of mg3d-tiny's 15 MB; the MIM
+# decoder): a checkpoint for the viewer may leave them out (``slim_copy``)
+PRETRAINING_ONLY = ("mlm_head.decoder.", "mlm_head.bias", "mim_swin_unter_head.")
 
 
 @dataclass
@@ -43,6 +46,7 @@ class LoadReport:
     unexpected: list[str] = field(default_factory=list)
     left_out: dict[str, int] = field(default_factory=dict)
     official: bool = False
+    text_from: dict | None = None  # the named frozen text encoder (not in the file), when so
 
     def summary(self) -> str:
         left = sum(self.left_out.values())
@@ -51,11 +55,13 @@ class LoadReport:
 
 
 def save_checkpoint(model, path: str | Path, profile: dict | None = None, prompts: list | None = None,
-                    extra: dict | None = None) -> Path:
-    """Write weights (safetensors) and metadata atomically."""
+                    extra: dict | None = None, full: bool = False) -> Path:
+    """Write weights (safetensors) and metadata atomically. A frozen text encoder is named, not
+    written (``text_source``), unless ``full``."""
     from safetensors.torch import save_file
 
     from .. import __version__
+    from . import text_source
 
     path = Path(path)
     meta = {
@@ -66,9 +72,28 @@ def save_checkpoint(model, path: str | Path, profile: dict | None = None, prompt
         **(extra or {}),
     }
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    encoder = getattr(model, "language_encoder", None)
+    if not full and encoder is not None and model.config.text.frozen:
+        meta["text_encoder"] = text_source.describe(model.config.text.name, encoder)
+        state = {k: v for k, v in state.items() if not k.startswith(text_source.PREFIX)}
     with atomic_path(path, ".safetensors") as tmp:
         save_file(state, tmp, metadata={METADATA_KEY: json.dumps(meta)})
     return path
+
+
+def slim_copy(source: str | Path, target: str | Path, meta_update: dict | None = None) -> Path:
+    """``source`` without the heads only pre-training reads, for the viewer; its metadata says so
+    (``without``), and loading it reports those keys as left out, not missing."""
+    from safetensors.torch import save_file
+
+    state, meta = read_checkpoint(source)
+    if meta is None:
+        raise InputError(f"{Path(source).name} is not a napari-mg3d checkpoint")
+    state = {k: v.contiguous() for k, v in state.items() if not k.startswith(PRETRAINING_ONLY)}
+    meta = {**meta, **(meta_update or {}), "without": list(PRETRAINING_ONLY)}
+    with atomic_path(Path(target), ".safetensors") as tmp:
+        save_file(state, tmp, metadata={METADATA_KEY: json.dumps(meta)})
+    return Path(target)
 
 
 def read_metadata(path: str | Path) -> dict | None:
@@ -170,8 +195,18 @@ def architecture_of(state: dict) -> str:
 
 
 def load_into(model, checkpoint: str | Path) -> LoadReport:
+    """Load ``checkpoint`` into ``model``; a text encoder the checkpoint names rather than carries
+    must already be in ``model`` (built pretrained) and is checked to be the same."""
+    from . import text_source
+
     state, meta = read_checkpoint(checkpoint)
     model_state = model.state_dict()
+    named = text_source.leaves_out(meta)
+    if named:
+        text_source.check(meta["text_encoder"], model.language_encoder)
+        model_state = {k: v for k, v in model_state.items() if not k.startswith(text_source.PREFIX)}
+    if meta and meta.get("without"):  # heads left out on purpose (slim_copy): not missing
+        model_state = {k: v for k, v in model_state.items() if not k.startswith(tuple(meta["without"]))}
     if meta is None and is_official(state):
         state, report = convert_official(state, model_state)
     else:
@@ -180,5 +215,6 @@ def load_into(model, checkpoint: str | Path) -> LoadReport:
         report.missing = [k for k in model_state if k not in state]
         state = {k: v for k, v in state.items() if k in model_state}
     model.load_state_dict(state, strict=False)
+    report.text_from = meta["text_encoder"] if named else None
     model.load_report = report
     return report

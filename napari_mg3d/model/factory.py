@@ -22,7 +22,8 @@ def create_model(name: str | ModelConfig, checkpoint=None, device: str = "auto",
                  **overrides):
     """Build ``name`` (a config name or a ModelConfig); load ``checkpoint`` (ours or official) if given.
 
-    The text encoder's pretrained weights are fetched only when no checkpoint brings them.
+    The text encoder's pretrained weights are fetched only when no checkpoint brings them (a
+    checkpoint of a frozen text encoder names it instead, and loading checks it is the same).
     """
     from .mg3d import MG3D
 
@@ -33,7 +34,7 @@ def create_model(name: str | ModelConfig, checkpoint=None, device: str = "auto",
     else:
         config = get_config(name, **overrides)
     if pretrained_text is None:
-        pretrained_text = checkpoint is None
+        pretrained_text = checkpoint is None or _names_text(checkpoint)
     target = pick_device(device)
     if checkpoint is not None:
         from .memory import check_fits
@@ -45,6 +46,15 @@ def create_model(name: str | ModelConfig, checkpoint=None, device: str = "auto",
 
         load_into(model, checkpoint)
     return model.to(target)
+
+
+def _names_text(checkpoint) -> bool:
+    from pathlib import Path
+
+    from .checkpoint import read_metadata
+    from .text_source import leaves_out
+
+    return Path(str(checkpoint)).suffix == ".safetensors" and leaves_out(read_metadata(checkpoint))
 
 
 def _saved_config(checkpoint) -> dict | None:

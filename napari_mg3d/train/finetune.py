@@ -92,7 +92,15 @@ def run(config: FinetuneConfig, resume: bool = False) -> Path:
         from .validation import RetrievalValidation
 
         data = CaseDataset(None, profile, cache_dir=cache, cases=train_cases)
-        module = AlignModule(config.to_dict(), align_model(model_config, state, config.text))
+        aligned = align_model(model_config, state, config.text)
+        if not config.text:  # the frozen text encoder the checkpoint names is the one built here
+            from ..model.checkpoint import read_metadata
+            from ..model.text_source import check, leaves_out
+
+            meta = read_metadata(config.checkpoint)
+            if leaves_out(meta):
+                check(meta["text_encoder"], aligned.language_encoder)
+        module = AlignModule(config.to_dict(), aligned)
         validation = RetrievalValidation(CaseDataset(None, profile, cache_dir=cache, cases=val_cases), metrics,
                                          config.val_every_epochs)
     else:

@@ -35,7 +35,11 @@ def align_model(model_config, state: dict, text: str = ""):
     data["align_center"] = True
     if text:
         data["text"] = {**data["text"], "name": text}
-    model = MG3D(ModelConfig.from_dict(data), pretrained_text=bool(text))
+    from ..model.text_source import PREFIX
+
+    # a checkpoint that names its frozen text encoder rather than carrying it: build that one
+    carried = any(k.startswith(PREFIX) for k in state)
+    model = MG3D(ModelConfig.from_dict(data), pretrained_text=bool(text) or not carried)
     if model.tokenizer is None:
         raise InputError(f"the text encoder {model.config.text.name!r} has no tokenizer on this machine; "
                          "set text=<its folder> or text=minilm-offline")

@@ -76,6 +76,10 @@ class ModelWidget(QWidget):
             f" · {' x '.join(f'{s:g}' for s in p.spacing)} mm · grid {' x '.join(map(str, p.size))} (x, y, z)",
             f"checkpoint: {loaded.capabilities.summary()}",
         ]
+        text = getattr(getattr(loaded.model, "load_report", None), "text_from", None)
+        if text:  # the frozen text encoder the file names rather than carries, checked at load
+            origin = f"{text['package']} {text['version']}" if text.get("package") else "its folder or hub name"
+            lines.append(f"text encoder: {text['name']} from {origin} (frozen; weights checked, {text['sha256']})")
         # what it cannot do, before the long label list, where a short dock still shows it
         for what in ("findings", "text search"):
             reason = loaded.capabilities.refusal(what)

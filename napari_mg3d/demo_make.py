@@ -1,0 +1,79 @@
+"""Make the shipped demo models (``python -m napari_mg3d.demo_make``; ``scripts/make_demo_model.sh``):
+the demo's cases from seed 0, ``mg3d pretrain`` and ``mg3d finetune seg`` on them (the commands the
+demo runs with ``--retrain``), then the viewer's copies in ``napari_mg3d/demo_model/``: trained
+weights only (``checkpoint.slim_copy``), and ``recipe.json`` with what made them, their SHA-256 and
+the findings the demo shows for its case, which ``tests/test_demo_model.py`` checks the shipped
+file still gives. A remake by the same code on the same torch says whether its bytes are the
+shipped ones."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from .demo_assets import SHIPPED, DemoSize, cache_root, demo_case, model_signature, prepare
+
+
+def demo_findings(model: Path, volume: Path) -> dict:
+    """What the Findings widget shows for ``volume``: each learnt label's probability, the others apart."""
+    from .inference.analysis import findings
+    from .inference.encode import load_model
+    from .io.volume import read_volume
+
+    loaded = load_model(model, "cpu")
+    probabilities, not_learnt = findings(loaded, read_volume(volume))
+    return {"findings": {k: round(v, 4) for k, v in sorted(probabilities.items())}, "not_learnt": sorted(not_learnt)}
+
+
+def make(out: Path = SHIPPED, work: Path | None = None, size: DemoSize | None = None) -> dict:
+    from .data.synth_writer import code_signature
+    from .model.checkpoint import slim_copy
+
+    size = size or DemoSize()
+    work = Path(work or cache_root() / f"demo-make-{size.key()}")
+    start = time.monotonic()
+    assets = prepare(size, folder=work, retrain=True)
+    out.mkdir(parents=True, exist_ok=True)
+    before = json.loads((out / "recipe.json").read_text()) if (out / "recipe.json").is_file() else None
+    # the training manifest named as the demo makes it, not by this machine's path
+    cases = {"manifest": f"demo cases: mg3d synth seed 0, {size.cases} cases, {'x'.join(map(str, size.shape))}"}
+    files = {"model": slim_copy(assets["model"], out / "model.safetensors", cases),
+             "segmenter": slim_copy(assets["segmenter"], out / "segmenter.safetensors", cases)}
+    import torch
+
+    case = demo_case(Path(assets["manifest"]))
+    recipe = {
+        "made_by": "python -m napari_mg3d.demo_make (scripts/make_demo_model.sh)",
+        "seed": 0, "size": asdict(size), "model_signature": model_signature(), "generator": code_signature("a"),
+        "torch": torch.__version__, "python": platform.python_version(), "threads": torch.get_num_threads(),
+        "minutes": round((time.monotonic() - start) / 60, 1),
+        "sha256": {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()},
+        "megabytes": {name: round(path.stat().st_size / 1e6, 2) for name, path in files.items()},
+        "demo_case": {"id": case["id"], "index": int(case["id"].rsplit("-", 1)[1]), "finding": case["finding"]},
+        **demo_findings(files["model"], case["volume"]),
+    }
+    if before and before.get("model_signature") == recipe["model_signature"] and before.get("generator") == recipe["generator"]:
+        recipe["same_bytes_as_before"] = before["sha256"] == recipe["sha256"]
+    (out / "recipe.json").write_text(json.dumps(recipe, indent=1) + "\n")
+    return recipe
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(SHIPPED), help="folder for the models and recipe.json")
+    parser.add_argument("--work", default=None, help="folder for the cases and the training runs")
+    args = parser.parse_args(argv)
+    recipe = make(Path(args.out), Path(args.work) if args.work else None, DemoSize.from_env())
+    print(json.dumps({k: recipe[k] for k in ("sha256", "megabytes", "minutes", "findings", "not_learnt")
+                      + (("same_bytes_as_before",) if "same_bytes_as_before" in recipe else ())}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
