@@ -20,7 +20,7 @@ def run_demo(out: str = "mg3d-demo", screenshot: bool = False, volume: str | Non
     import napari
 
     viewer = napari.Viewer(title="napari-mg3d demo", show=True)
-    viewer.window._qt_window.resize(1800, 1100)
+    _fit_to_screen(viewer.window._qt_window)
     case = assets["case"]
     viewer.open(volume or case["volume"], plugin="napari-mg3d")
     widgets = _dock_widgets(viewer, assets)
@@ -33,6 +33,14 @@ def run_demo(out: str = "mg3d-demo", screenshot: bool = False, volume: str | Non
     viewer.close()
     print(f"wrote {', '.join(summary['screenshots'])} and summary.json to {out}")
     return 0
+
+
+def _fit_to_screen(window, most=(1600, 1000)) -> None:
+    """The window as large as the screen shows it (at most ``most``): napari's own first size
+    (about 1090 x 630) leaves the docks too narrow for a report and its findings."""
+    screen = window.screen().availableGeometry()
+    window.resize(min(most[0], screen.width()), min(most[1], screen.height()))
+    window.move(screen.x(), screen.y())
 
 
 def _dock_widgets(viewer, assets) -> dict:
@@ -62,6 +70,11 @@ def _dock_widgets(viewer, assets) -> dict:
         if name in made:
             dock = viewer.window.add_dock_widget(made[name], name=name, area="right", tabify=first is not None)
             first = first or dock
+    # the right docks a third of the window: the report's sentences and the findings' words unclipped
+    from qtpy.QtCore import Qt
+
+    window = viewer.window._qt_window
+    window.resizeDocks([first], [max(440, window.width() // 3)], Qt.Orientation.Horizontal)
     made["Similar cases"].library.setText(str(assets["library"]))
     made["Segmentation"].path.setText(str(assets["segmenter"]))
     # the Training widget shows the run that made the demo model; a new run needs a new folder

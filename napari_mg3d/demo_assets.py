@@ -170,11 +170,13 @@ def _train(kind: str, out: Path, manifest: Path, overrides: list[str], say) -> N
     follower = MetricsFollower(out / "metrics.jsonl")
     with open(out / "log.txt", "ab") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        shown = None
         while process.poll() is None:
             time.sleep(1.0)
             follower.poll()
             step, total, eta = follower.progress()
-            if total:
+            if total and step != shown:  # a line when the step moves, not every second
+                shown = step
                 eta_text = f" · ETA {format_duration(eta)}" if eta is not None else ""
                 _line(f"demo: {kind}: step {step} / {total}{eta_text}")
     _end_line()

@@ -1,5 +1,6 @@
-"""The main job, headless: prepare the demo's model (shrunk here), open the case, run every
-widget's analysis, write screenshots and a summary."""
+"""The main job, headless: the shipped demo model, the demo's cases (fewer here), every widget's
+analysis, screenshots and a summary; and ``--retrain``, which trains the models as the make script
+does (shrunk here)."""
 
 import json
 import os
@@ -15,7 +16,7 @@ def demo_run(tmp_path_factory):
         pytest.skip("needs an X server (pytest-xvfb provides one)")
     folder = tmp_path_factory.mktemp("demo")
     env = {**os.environ, "MG3D_CACHE_DIR": str(folder / "cache"), "MG3D_SETTINGS": str(folder / "settings.json"),
-           "MG3D_DEMO_CASES": "10", "MG3D_DEMO_STEPS": "4", "MG3D_DEMO_SEG_STEPS": "4"}
+           "MG3D_DEMO_CASES": "10"}
     result = subprocess.run([sys.executable, "-m", "napari_mg3d.cli", "demo", "--screenshot", "--out",
                              str(folder / "out")], capture_output=True, text=True, timeout=900, env=env)
     return folder, result
@@ -38,9 +39,10 @@ def test_headless_demo_writes_screenshots_and_summary(demo_run):
     assert len(summary["findings"]) + len(summary["not_learnt"]) == 18 and len(summary["similar"]) == 8
     assert not set(summary["findings"]) & set(summary["not_learnt"])
     assert any("heart" in line for line in summary["segmentation"])
-    # the model was prepared once, with progress, and is cached for the next run
-    assert "pre-training mg3d-tiny" in result.stderr and "step 4 / 4" in result.stderr
-    assert list((folder / "cache").glob("demo-*/pretrain/model.safetensors"))
+    # the shipped model: nothing trained, the library made once and cached for the next run
+    assert "the shipped demo model" in result.stderr and "pre-training" not in result.stderr
+    assert summary["model"].endswith("demo_model/model.safetensors")
+    assert list((folder / "cache").glob("demo-*/library-shipped/done"))
     canvas = imread(out / "canvas.png")[..., :3].astype(float)
     assert canvas.mean() > 20 and canvas.std() > 20  # drawn, not black
     h, w = canvas.shape[:2]
@@ -54,10 +56,21 @@ def test_headless_demo_writes_screenshots_and_summary(demo_run):
 def test_demo_second_run_uses_the_cache(demo_run):
     folder, _ = demo_run
     env = {**os.environ, "MG3D_CACHE_DIR": str(folder / "cache"), "MG3D_SETTINGS": str(folder / "settings.json"),
-           "MG3D_DEMO_CASES": "10", "MG3D_DEMO_STEPS": "4", "MG3D_DEMO_SEG_STEPS": "4"}
+           "MG3D_DEMO_CASES": "10"}
     result = subprocess.run([sys.executable, "-c", "from napari_mg3d.demo_assets import prepare; prepare()"],
                             capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0 and "pre-training" not in result.stderr and "writing" not in result.stderr
+    assert result.returncode == 0 and "writing" not in result.stderr and "library" not in result.stderr
+
+
+def test_retrain_trains_the_demo_models_here_with_progress(tmp_path):
+    env = {**os.environ, "MG3D_CACHE_DIR": str(tmp_path), "MG3D_DEMO_CASES": "10", "MG3D_DEMO_STEPS": "2",
+           "MG3D_DEMO_SEG_STEPS": "2"}
+    code = "from napari_mg3d.demo_assets import prepare; print(prepare(retrain=True)['model'])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "pre-training mg3d-tiny" in result.stderr and "step 2 / 2" in result.stderr
+    assert "shipped" not in result.stderr and result.stdout.strip().endswith("pretrain/model.safetensors")
+    assert list(tmp_path.glob("demo-*/seg/model.safetensors")) and list(tmp_path.glob("demo-*/library/done"))
 
 
 def test_the_demo_cache_is_keyed_by_the_model_config(monkeypatch):
@@ -65,7 +78,7 @@ def test_the_demo_cache_is_keyed_by_the_model_config(monkeypatch):
     from napari_mg3d.model import config
 
     before = demo_assets.DemoSize().key()
-    assert before.endswith(demo_assets.model_signature())
+    assert f"-m{demo_assets.model_signature()}-" in before
     changed = config.get_config("mg3d-tiny", **{"loss_weights.grounding": 0.5})
     monkeypatch.setattr(config, "get_config", lambda name, **kw: changed)
     assert demo_assets.DemoSize().key() != before  # a changed mg3d-tiny never reuses the cached model

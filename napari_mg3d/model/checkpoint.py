@@ -56,8 +56,8 @@ class LoadReport:
 
 def save_checkpoint(model, path: str | Path, profile: dict | None = None, prompts: list | None = None,
                     extra: dict | None = None, full: bool = False) -> Path:
-    """Write weights (safetensors) and metadata atomically. A frozen text encoder is named, not
-    written (``text_source``), unless ``full``."""
+    """Write weights (safetensors) and metadata atomically. A frozen text encoder whose weights a
+    Python package holds is named, not written (``text_source``), unless ``full``."""
     from safetensors.torch import save_file
 
     from .. import __version__
@@ -73,7 +73,7 @@ def save_checkpoint(model, path: str | Path, profile: dict | None = None, prompt
     }
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     encoder = getattr(model, "language_encoder", None)
-    if not full and encoder is not None and model.config.text.frozen:
+    if not full and encoder is not None and text_source.leavable(model.config.text):
         meta["text_encoder"] = text_source.describe(model.config.text.name, encoder)
         state = {k: v for k, v in state.items() if not k.startswith(text_source.PREFIX)}
     with atomic_path(path, ".safetensors") as tmp:

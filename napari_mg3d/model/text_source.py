@@ -1,5 +1,5 @@
-"""Where a frozen text encoder's weights come from. A checkpoint whose text encoder was frozen does
-not carry it (for ``mg3d-tiny`` that is 87 of its 90 MB): it names it instead (model name, the
+"""Where a frozen text encoder's weights come from. A checkpoint whose text encoder was frozen and
+comes with a Python package (``minilm-offline``) does not carry it (for ``mg3d-tiny`` that is 87 of its 90 MB): it names it instead (model name, the
 package and version that hold its weights, and a SHA-256 of those weights), and loading checks
 that this machine's copy is the same before the model computes anything with it."""
 
@@ -24,6 +24,12 @@ def fingerprint(encoder) -> str:
         digest.update(f"{name}{tuple(value.shape)}".encode())
         digest.update(value.detach().float().contiguous().cpu().numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def leavable(text_config) -> bool:
+    """A frozen encoder whose weights an installed package holds (not one from an official file or a
+    hub download, which stays in the checkpoint)."""
+    return bool(text_config.frozen and text_config.name in PACKAGES)
 
 
 def describe(name: str, encoder) -> dict:

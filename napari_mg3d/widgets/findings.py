@@ -27,7 +27,13 @@ class FindingsWidget(QWidget):
         self.run_button.clicked.connect(self.run)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        # label and probability as wide as they need; the report's words take the rest, wrapped
+        for column, mode in ((0, header.ResizeMode.ResizeToContents), (1, header.ResizeMode.ResizeToContents),
+                             (2, header.ResizeMode.Stretch)):
+            header.setSectionResizeMode(column, mode)
+        self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
         self.note = QLabel("")
@@ -118,7 +124,7 @@ class FindingsWidget(QWidget):
             self.table.setItem(row, 2, stated)
         self.table.setSortingEnabled(True)
         self.table.sortItems(1, Qt.SortOrder.DescendingOrder)
-        self.table.resizeColumnToContents(0)
+        self.table.resizeRowsToContents()
         apart = (f"Not learnt by this model (its training reports never told them apart), so no probability: "
                  f"{', '.join(self.not_learnt)}.\n" if self.not_learnt else "")
         self.note.setText(apart + "Probabilities from the checkpoint's prompt pairs (with a grounding head, also "
