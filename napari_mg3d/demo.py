@@ -111,6 +111,12 @@ def _run_flow(viewer, widgets, assets, synthetic: bool) -> None:
                 viewer.layers.events.inserted.disconnect(when_segmented)
                 from qtpy.QtCore import QTimer
 
+                # the organs in 3D (not the outline, the newest labels layer); in 2D under the heatmap
+                segmentation = viewer.layers[next(n for n in names if n.endswith("segmentation"))]
+                widgets["3D view"].labels_box.setCurrentText(segmentation.name)
+                segmentation.opacity = 0.3
+                viewer.layers.move(viewer.layers.index(segmentation), 1)
+
                 QTimer.singleShot(200, widgets["3D view"].build)
 
         viewer.layers.events.inserted.connect(when_segmented)
@@ -158,14 +164,24 @@ def _write_screenshots(viewer, widgets, assets, folder: Path, synthetic: bool) -
         QApplication.processEvents()
     shots = {"viewer.png": lambda p: viewer.screenshot(str(p), canvas_only=False),
              "canvas.png": lambda p: viewer.screenshot(str(p), canvas_only=True)}
+    docks = viewer.window._wrapped_dock_widgets
+
+    def front(name):
+        """A tabbed dock's widget is laid out at the dock's size only once its tab is in front."""
+        if name in docks:
+            docks[name].raise_()
+        for _ in range(10):
+            QApplication.processEvents()
+
     for name, widget in widgets.items():
         file = name.lower().replace(" ", "_") + "_widget.png"
         if name == "3D view":
-            shots[file] = lambda p, w=widget: w.screenshot(str(p))
+            shots[file] = lambda p, w=widget, n=name: (front(n), w.screenshot(str(p), size=(720, 540)))
         else:
-            shots[file] = lambda p, w=widget: w.grab().save(str(p))
+            shots[file] = lambda p, w=widget, n=name: (front(n), w.grab().save(str(p)))
     for file, take in shots.items():
         take(folder / file)
+    front("Findings")
     heat = next((la for la in viewer.layers if la.metadata.get("mg3d_kind") == "attention"), None)
     summary = {
         "case": assets["case"]["id"] if synthetic else None,

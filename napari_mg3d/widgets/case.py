@@ -46,7 +46,7 @@ class CaseWidget(QWidget):
         self.group_box.addItems(GROUPINGS)
         self.sentence_list = QListWidget()
         self.sentence_list.setWordWrap(True)
-        self.sentence_list.setMinimumHeight(220)
+        self.sentence_list.setMinimumHeight(140)  # the whole widget fits half a 1000-pixel dock column
         self.sentences = []
         self.parsed = None
         self.session = session_for(napari_viewer)
@@ -58,7 +58,7 @@ class CaseWidget(QWidget):
         self.keep.setToolTip("keep each sentence's heatmap as its own layer; otherwise one heatmap layer "
                              "follows the sentence you click")
         self.outline_info = QLabel()  # the shown sentence's outline: ml and place
-        self.outline_info.setWordWrap(True)
+        self.outline_info.setWordWrap(False)  # one short line; a wrapped label's height can overlap the list
         self.warning = unfamiliar_label()  # the volume outside the model's training data, or hidden
         self.taskbar = TaskBar()
 

@@ -103,18 +103,22 @@ class View3DWidget(QWidget):
                 self.plotter.add_mesh(mesh, color=tuple(labels.get_color(k)[:3]), opacity=0.35, smooth_shading=True)
             if iso is not None and iso.n_points:
                 self.plotter.add_mesh(iso, color=HEAT_COLOR, opacity=0.9, smooth_shading=True)
+            # from the patient's front (LPS: -y), a little from the left and above, head up (+z)
+            self.plotter.view_vector((0.35, -1.0, 0.3), viewup=(0.0, 0.0, 1.0))
             self.plotter.reset_camera()
+            self.plotter.camera.zoom(1.8)
             self.plotter.render()
 
         return run_task(work, "3D surfaces", show, owner=self.taskbar)
 
-    def screenshot(self, path: str | None = None):
+    def screenshot(self, path: str | None = None, size: tuple[int, int] | None = None):
+        """A PNG of the 3D view, at the view's size or ``size`` (width, height) pixels."""
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, "Screenshot", "mg3d-3d.png", "PNG (*.png)")
             if not path:
                 return None
         self.plotter.render()
-        self.plotter.screenshot(str(path))
+        self.plotter.screenshot(str(path), window_size=list(size) if size else None)
         return Path(path)
 
     def export(self, path: str | None = None):
