@@ -289,7 +289,8 @@ def _attention(args) -> int:
     else:
         for m in result["maps"]:
             shape = m.get("outline")
-            outlined = f"  outline {shape['ml']:.1f} ml, {shape['place']}" if shape else ""
+            outlined = (f"  outline {shape['ml']:.1f} ml, {shape['place']}" if shape and shape["ml_earned"]
+                        else f"  outline {shape['place']} ({shape['ml_note']})" if shape else "")
             print(f"{m['file']}: peak at {m['peak_mm_xyz']} mm{outlined}  {m['text'][:70]}")
     return 0
 

@@ -31,6 +31,21 @@ def demo_findings(model: Path, volume: Path) -> dict:
     return {"findings": {k: round(v, 4) for k, v in sorted(probabilities.items())}, "not_learnt": sorted(not_learnt)}
 
 
+def outline_quality(checkpoint: Path, manifest: Path) -> dict:
+    """The checkpoint's ``outline_quality``; for one written without it, measured on the manifest's
+    validation cases (``inference.outline_quality``), as ``mg3d pretrain`` measures it."""
+    from .inference.encode import load_model
+    from .inference.outline_quality import measure
+    from .io.manifest import read_manifest
+    from .model.checkpoint import read_metadata
+
+    meta = read_metadata(checkpoint) or {}
+    if "outline_quality" in meta:
+        return meta["outline_quality"]
+    loaded = load_model(checkpoint, "cpu")
+    return measure(loaded.model, loaded.profile, [c for c in read_manifest(manifest) if c.split == "val"])
+
+
 def make(out: Path = SHIPPED, work: Path | None = None, size: DemoSize | None = None) -> dict:
     from .data.synth_writer import code_signature
     from .model.checkpoint import slim_copy
@@ -43,6 +58,8 @@ def make(out: Path = SHIPPED, work: Path | None = None, size: DemoSize | None = 
     before = json.loads((out / "recipe.json").read_text()) if (out / "recipe.json").is_file() else None
     # the training manifest named as the demo makes it, not by this machine's path
     cases = {"manifest": f"demo cases: mg3d synth seed 0, {size.cases} cases, {'x'.join(map(str, size.shape))}"}
+    # a run made before pre-training measured its outlines: measured here as pre-training now does
+    cases["outline_quality"] = outline_quality(assets["model"], Path(assets["manifest"]))
     files = {"model": slim_copy(assets["model"], out / "model.safetensors", cases),
              "segmenter": slim_copy(assets["segmenter"], out / "segmenter.safetensors", cases)}
     import torch

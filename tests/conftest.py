@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import locale
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CTYPE = locale.setlocale(locale.LC_CTYPE)
+
+
+@pytest.fixture(autouse=True)
+def _text_locale():
+    """Each test starts and ends in the session's LC_CTYPE: SimpleITK's DICOM writer (GDCM) sets it
+    to C for the whole process, after which a subprocess's UTF-8 output no longer decodes."""
+    locale.setlocale(locale.LC_CTYPE, CTYPE)
+    yield
+    locale.setlocale(locale.LC_CTYPE, CTYPE)
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,7 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
     index = []
     if masks:
         from .outline import outlines
+        from .outline_quality import earned, named_label
 
         shapes = outlines(maps, volume)
     for i, (amap, heat) in enumerate(maps, start=1):
@@ -52,7 +53,9 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
         if masks:
             mask_name = name.replace(".nii.gz", "_mask.nii.gz")
             write_volume(out / mask_name, shapes[i - 1].mask.astype(np.uint8), volume.geometry)
-            index[-1]["outline"] = {"file": mask_name, **shapes[i - 1].to_dict()}
+            ok, why = earned(loaded.outline_quality, named_label(amap.text))
+            index[-1]["outline"] = {"file": mask_name, **shapes[i - 1].to_dict(), "ml_earned": ok,
+                                    **({} if ok else {"ml_note": why})}
     (out / "attention.json").write_text(json.dumps(index, indent=2))
     return {"out": str(out), "maps": index, "report": str(report_file) if report_file else None,
             "unfamiliar": unfamiliar_line(loaded, volume, features), "checkpoint": loaded.capabilities.to_dict()}

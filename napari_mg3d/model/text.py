@@ -36,12 +36,15 @@ def build_text_encoder(name: str, pretrained: bool = True):
     path, local = resolve(name)
     if pretrained:
         # the checkpoint's pooler is left out on purpose: keep transformers from reporting it
-        verbosity = hf_logging.get_verbosity()
+        verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
         hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()  # "Loading weights" bars on every load: one line per error stays one line
         try:
             model = AutoModel.from_pretrained(path, local_files_only=local, add_pooling_layer=False)
         finally:
             hf_logging.set_verbosity(verbosity)
+            if bars:
+                hf_logging.enable_progress_bar()
         model = model.float()  # weights stored in half precision still compute in float32 here
     else:
         try:

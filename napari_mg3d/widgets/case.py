@@ -58,7 +58,7 @@ class CaseWidget(QWidget):
         self.keep.setToolTip("keep each sentence's heatmap as its own layer; otherwise one heatmap layer "
                              "follows the sentence you click")
         self.outline_info = QLabel()  # the shown sentence's outline: ml and place
-        self.outline_info.setWordWrap(False)  # one short line; a wrapped label's height can overlap the list
+        self.outline_info.setWordWrap(True)
         self.warning = unfamiliar_label()  # the volume outside the model's training data, or hidden
         self.taskbar = TaskBar()
 
@@ -267,5 +267,15 @@ class CaseWidget(QWidget):
         show_heat(self.viewer, target, layer, heat, text, {"attention_source": amap.source})
         if shape_target.name in self.viewer.layers:
             show_outline(shape_target, layer, shape, text)
-        self.outline_info.setText(f"Outlined: {shape.ml:.1f} ml · {shape.place}" if shape.mask.any()
-                                  else "Outlined: nothing (the map is flat)")
+        self.outline_info.setText(outline_line(self.session.loaded, shape, text))
+
+
+def outline_line(loaded, shape, text: str) -> str:
+    """The Case widget's line for a sentence's outline: its ml only where the model earned it
+    (``inference.outline_quality``); otherwise where it points and why there is no volume."""
+    from ..inference.outline_quality import shown_volume
+
+    if not shape.mask.any():
+        return "Outlined: nothing (the map is flat)"
+    ml, why = shown_volume(getattr(loaded, "outline_quality", None), text, shape.ml)
+    return f"Outlined: {ml:.1f} ml · {shape.place}" if ml is not None else f"Outlined: {shape.place} · {why}"

@@ -42,7 +42,16 @@ def test_clicking_sentences_adds_heatmaps_over_the_volume(loaded_session, qtbot,
     assert shape.data[np.unravel_index(int(np.argmax(np.where(body, heat.data, -1))), body.shape)] == 1
     ml = voxels * float(np.prod(image.scale)) / 1000
     assert shape.metadata["ml"] == pytest.approx(ml, abs=0.01) and shape.metadata["mg3d_kind"] == "outline"
-    assert case.outline_info.text().startswith(f"Outlined: {ml:.1f} ml · ")
+    # this test model's outlines were never measured against finding masks: no volume shown, and why
+    text = case.outline_info.text()
+    assert text.startswith("Outlined: ") and " ml" not in text and "no volume" in text
+    from napari_mg3d.widgets.case import outline_line
+
+    # a model whose effusion outlines were good on held-out masks shows the ml
+    good = type("L", (), {"outline_quality": {"Pleural effusion": {"cases": 5, "dice": 0.7, "ml_error": 0.2}}})()
+    shape_of = type("S", (), {"mask": shape.data.astype(bool), "ml": ml, "place": "right"})()
+    assert outline_line(good, shape_of, "Right pleural effusion.") == f"Outlined: {ml:.1f} ml · right"
+    assert "no volume" in outline_line(good, shape_of, "Mild cardiomegaly.")  # not measured for that one
     # the view moved to the slice of the heatmap's peak
     peak = heat.metadata["peak_index_zyx"]
     assert abs(viewer.dims.point[0] - heat.data_to_world(peak)[0]) < 1e-3
