@@ -77,13 +77,15 @@ def _dock_widgets(viewer, assets) -> dict:
     window.resizeDocks([first], [max(440, window.width() // 3)], Qt.Orientation.Horizontal)
     made["Similar cases"].library.setText(str(assets["library"]))
     made["Segmentation"].path.setText(str(assets["segmenter"]))
-    # the Training widget shows the run that made the demo model; a new run needs a new folder
     training = made["Training"]
     training.manifest.setText(str(assets["manifest"]))
     training.kind.setCurrentText("pretrain")
     training.steps.setValue(DemoSize.from_env().pretrain_steps)
     training.batch.setValue(8)
-    training.out.setText(str(Path(assets["model"]).parent))
+    # the run that made the model when it was made here; a new run's folder in the cache otherwise
+    # (never the package's own folder)
+    training.out.setText(str(Path(assets["folder"]) / "runs" / "pretrain") if assets.get("shipped")
+                         else str(Path(assets["model"]).parent))
     return made
 
 

@@ -84,7 +84,7 @@ def prepare(size: DemoSize | None = None, folder=None, say=None, retrain: bool =
         model, segmenter = shipped["model"], shipped["segmenter"]
         say(f"demo: the shipped demo model ({model.parent}; scripts/make_demo_model.sh makes it; "
             "mg3d demo --retrain trains one here)")
-        library = folder / "library-shipped"
+        library = folder / f"library-shipped-{shipped['recipe']['sha256']['model'][:8]}"  # one per shipped file
     else:
         model, segmenter = train_models(size, folder, manifest, say)
         library = folder / "library"

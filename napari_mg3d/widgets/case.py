@@ -59,6 +59,8 @@ class CaseWidget(QWidget):
                              "follows the sentence you click")
         self.outline_info = QLabel()  # the shown sentence's outline: ml and place
         self.outline_info.setWordWrap(True)
+        # room for two lines whatever the dock's height: a wrapped label squeezed below its text overlaps the list
+        self.outline_info.setMinimumHeight(2 * self.outline_info.fontMetrics().lineSpacing() + 4)
         self.warning = unfamiliar_label()  # the volume outside the model's training data, or hidden
         self.taskbar = TaskBar()
 

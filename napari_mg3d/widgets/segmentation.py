@@ -91,7 +91,9 @@ class SegmentationWidget(QWidget):
         counts = np.bincount(labels.ravel(), minlength=len(names))
         spacing = np.abs(np.asarray(image.scale, dtype=float))
         ml = counts * float(np.prod(spacing)) / 1000.0
-        self.info.setText("<br>".join(f"{k}: {names[k]} · {ml[k]:.1f} ml" for k in range(1, len(names))))
+        found = [f"{k}: {names[k]} · {ml[k]:.1f} ml" for k in range(1, len(names)) if counts[k]]
+        absent = [names[k] for k in range(1, len(names)) if not counts[k]]
+        self.info.setText("<br>".join(found + ([f"<i>not found in this volume: {', '.join(absent)}</i>"] if absent else [])))
         self.viewer.layers.selection.active = image
         return layer
 
