@@ -22,7 +22,7 @@ def test_start_watch_stop_resume_and_load_a_training_run(make_napari_viewer, wid
     widget.start()
     assert widget.running() and not widget.start_button.isEnabled()
     # live: progress, ETA and the loss curve come from the run's metrics file
-    qtbot.waitUntil(lambda: widget.progress.value() >= 3, timeout=180_000)
+    qtbot.waitUntil(lambda: widget.progress.value() >= 3, timeout=300_000)
     assert widget.progress.maximum() == 40 and "ETA" in widget.status.text()
     assert len(widget.plot.series["loss"]) >= 3
     widget.stop()
@@ -34,7 +34,7 @@ def test_start_watch_stop_resume_and_load_a_training_run(make_napari_viewer, wid
     # resume: the step counter goes on from where it stopped
     widget.steps.setValue(stopped["step"] + 2)
     widget.start(resume=True)
-    qtbot.waitUntil(lambda: not widget.running(), timeout=180_000)
+    qtbot.waitUntil(lambda: not widget.running(), timeout=300_000)
     starts = [e for e in _events(out) if e.get("event") == "start"]
     assert len(starts) == 2 and starts[1]["step"] == stopped["step"]
     assert _events(out)[-1] == {**_events(out)[-1], "event": "end", "step": stopped["step"] + 2}
