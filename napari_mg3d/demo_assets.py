@@ -179,6 +179,10 @@ def _train(kind: str, out: Path, manifest: Path, overrides: list[str], say) -> N
                 shown = step
                 eta_text = f" · ETA {format_duration(eta)}" if eta is not None else ""
                 _line(f"demo: {kind}: step {step} / {total}{eta_text}")
+        follower.poll()  # the last steps, written as the run ended
+        step, total, _ = follower.progress()
+        if total and step != shown:
+            _line(f"demo: {kind}: step {step} / {total}")
     _end_line()
     if process.returncode != 0:
         tail = (out / "log.txt").read_text(errors="replace").strip().splitlines()[-3:]
