@@ -41,11 +41,12 @@ def measure(model, profile, cases, limit: int = 64) -> dict[str, dict]:
             volume = read_volume(case.volume)
             maps = sentence_maps(model, model_input(volume, profile).to(next(model.parameters()).device), case.report)
             body = body_mask(volume)
+            said = [label_report(m.text) for m in maps]  # what each sentence states, read once per case
             for label, path in case.regions.items():
                 # the sentence that states it with the fewest other findings (an impression line
                 # listing three findings points at all three)
-                stating = [(sum(v == 1 for v in label_report(m.text).values()), i, m) for i, m in enumerate(maps)
-                           if label_report(m.text).get(label) == 1]
+                stating = [(sum(v == 1 for v in said[i].values()), i, m) for i, m in enumerate(maps)
+                           if said[i].get(label) == 1]
                 if not stating:
                     continue
                 naming = min(stating, key=lambda t: t[:2])[2]
