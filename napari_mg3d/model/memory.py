@@ -12,12 +12,29 @@ from ..io.errors import InputError
 HEADROOM = 3.0
 
 
+def _meminfo_available(path="/proc/meminfo") -> int | None:
+    """Linux's estimate of memory a new program can have: free pages plus the page cache it may drop."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def available_bytes(device) -> int:
-    """Free memory on ``device`` (a torch.device): the GPU's free memory, or the machine's."""
+    """Memory a model could have on ``device`` (a torch.device): the GPU's free memory, or the machine's
+    available memory (on Linux MemAvailable, which counts the file cache the kernel gives back; bare
+    free pages would refuse a machine whose memory is mostly cache)."""
     import torch
 
     if device.type == "cuda":
         return int(torch.cuda.mem_get_info(device)[0])
+    avail = _meminfo_available()
+    if avail is not None:
+        return avail
     try:
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):  # not POSIX: do not guess
