@@ -21,7 +21,8 @@ the finding's CT-RATE label), not by the synthetic templates. The header says wh
 saw findings' masks in training (the region term, on the manifest's ``regions``) or report words
 only: held-out cases either way, but not the same claim.
 Usage: python bench/attention.py CHECKPOINT [--cases 100] [--seed 1] [--tolerance MM]
-       [--data /tmp/mg3d-attention-bench] [--fraction F (the outline's, default inference.outline.FRACTION)]
+       [--data /tmp/mg3d-attention-bench] [--fraction F (one outline level for every finding; default:
+       the levels the run chose per finding, as the viewer outlines, else inference.outline.FRACTION)]
 """
 
 from __future__ import annotations
@@ -58,12 +59,13 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, default=None,
                         help="mm (default: the largest voxel spacing of the checkpoint's profile)")
     parser.add_argument("--fraction", type=float, default=None,
-                        help="the outline rule's fraction of the peak (default: inference.outline.FRACTION)")
+                        help="one outline level for every finding (default: the checkpoint's outline_levels, "
+                        "else inference.outline.FRACTION)")
     args = parser.parse_args()
     from napari_mg3d.data.synth_writer import family_module
     from napari_mg3d.inference.attention import on_volume_grid, sentence_maps
     from napari_mg3d.inference.encode import load_model, model_input
-    from napari_mg3d.inference.outline import FRACTION, body_mask, outline
+    from napari_mg3d.inference.outline import FRACTION, body_mask, level_for, outline
     from napari_mg3d.io.volume import read_volume
     from napari_mg3d.knowledge.labels import label_report
 
@@ -77,6 +79,7 @@ def main() -> None:
     loaded = load_model(args.checkpoint, "cpu")
     tolerance = args.tolerance if args.tolerance is not None else max(loaded.profile.spacing)
     methods = tuple(m for m in ("map", "gradient") if m in args.methods.split(","))
+    levels = {} if args.fraction is not None else (loaded.outline_levels or {})
     fraction = FRACTION if args.fraction is None else args.fraction
     hits, chance_volume, shapes = defaultdict(list), defaultdict(list), defaultdict(list)
     distances = defaultdict(list)
@@ -107,7 +110,7 @@ def main() -> None:
                 total = heat.sum()  # an all-zero Grad-CAM map has no mass anywhere
                 hits[(finding, method, "mass")].append(float(heat[mask].sum() / total) if total > 0 else 0.0)
                 if method == "map":  # (dice, outline ml, mask ml)
-                    shape = outline(heat, volume, naming[0].text, body, fraction)
+                    shape = outline(heat, volume, naming[0].text, body, level_for(levels, naming[0].text) if levels else fraction)
                     dice = 2 * (shape.mask & mask).sum() / max(1, shape.mask.sum() + mask.sum())
                     shapes[finding].append((float(dice), shape.ml, float(mask.sum()) * voxel_ml))
             chance_volume[finding].append((mask.mean(), near.mean()))
@@ -159,7 +162,9 @@ def main() -> None:
                  "peak mm"], table)
     per_finding = [np.mean([r[0] for r in v]) for v in shapes.values() if v]
     if per_finding:
-        print(f"outline (inference.outline, fraction {fraction:g} of the peak, in the body): "
+        rule = (f"each finding at the level the run chose ({', '.join(f'{k} {v:g}' for k, v in sorted(levels.items()))})"
+                if levels else f"fraction {fraction:g} of the peak")
+        print(f"outline (inference.outline, {rule}, in the body): "
               f"mean Dice over findings {np.mean(per_finding):.3f}")
 
 

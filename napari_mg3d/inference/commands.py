@@ -41,7 +41,7 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
         from .outline import outlines
         from .outline_quality import earned, named_label
 
-        shapes = outlines(maps, volume)
+        shapes = outlines(maps, volume, loaded.outline_levels)
     for i, (amap, heat) in enumerate(maps, start=1):
         name = f"{'sentence' if amap.source == 'report' else 'text'}_{i:02d}.nii.gz"
         write_volume(out / name, heat, volume.geometry)

@@ -25,6 +25,12 @@ share of the map's mass at best 0.49 (nodules 0.01 at 80%). The held-out figures
 for maps that are shares of a softmax; the official models' fusion maps (48 places) and Grad-CAM
 maps are outlined by the same rule but are too coarse for it to mean much.
 
+A run's own levels: ``FRACTION`` is the rule's default; ``mg3d pretrain`` chooses, per CT-RATE
+label, the level among ``inference.outline_quality.LEVELS`` whose outlines best overlapped that
+label's finding masks on its training cases, and keeps them (``outline_levels``); a sentence is
+outlined at the level of the finding it names (``level_for``). The held-out measurement and the
+viewer's ml rule read those levels (``inference.outline_quality``).
+
 The body: for a CT, the voxels lying between tissue on both sides along the rows and along the
 columns of their axial slice, tissue being the largest connected piece of voxels above -500 HU:
 the lungs inside, the air around the patient out (filling each slice's holes instead leaves out
@@ -165,7 +171,21 @@ def outline(heat: np.ndarray, volume, text: str = "", body: np.ndarray | None = 
     return Outline(mask, ml, side, named, side_from, centroid)
 
 
-def outlines(maps, volume, fraction: float = FRACTION) -> list[Outline]:
-    """One outline per (AttentionMap, heat) of ``inference.analysis.attention_maps``."""
+def level_for(levels: dict | None, text: str) -> float:
+    """The rule's fraction for sentence ``text``: the level a run chose for the finding it names
+    (``inference.outline_quality.choose_levels``; its first stated CT-RATE label), else ``FRACTION``."""
+    return float(levels.get(named_label(text), FRACTION)) if levels else FRACTION
+
+
+def named_label(text: str) -> str | None:
+    """The first CT-RATE label a sentence states as present, or None."""
+    from ..knowledge.labels import label_report
+
+    return next((label for label, v in label_report(text).items() if v == 1), None)
+
+
+def outlines(maps, volume, levels: dict | None = None) -> list[Outline]:
+    """One outline per (AttentionMap, heat) of ``inference.analysis.attention_maps``, each at the
+    level of the finding its sentence names (``levels``: a checkpoint's ``outline_levels``)."""
     body = body_mask(volume)
-    return [outline(heat, volume, amap.text, body, fraction) for amap, heat in maps]
+    return [outline(heat, volume, amap.text, body, level_for(levels, amap.text)) for amap, heat in maps]

@@ -2,9 +2,14 @@
 findings have masks (the manifest's ``regions``), kept in the checkpoint (``outline_quality``), and
 read by the viewer before it shows an outline's volume.
 
-For each held-out case and each finding with a mask, the sentence of the report that states that
-finding with the fewest others (the first of those) is mapped and outlined (``inference.outline``) exactly as the viewer does; the Dice of
-the outline with the mask and the outline's volume against the mask's are kept per CT-RATE label.
+The outline rule's level is a run's own, per label: a model's maps fall off around a finding at
+their own rate (a lobe-wide opacity, a 6 mm nodule), so ``mg3d pretrain`` chooses, among
+``LEVELS``, the level whose outlines best overlap each label's finding masks on its training cases
+(``choose_levels``; kept as ``outline_levels``), and the viewer outlines a sentence at the level of
+the finding it names. Then, for each held-out case and each finding with a mask, the sentence of
+the report that states that finding with the fewest others (the first of those) is mapped and
+outlined at that level (``inference.outline``), exactly as the viewer does; the Dice of the outline
+with the mask and the outline's volume against the mask's are kept per CT-RATE label.
 A volume in ml is shown for a label whose outlines reached a mean Dice of at least ``EARNED_DICE``
 (0.5) and a median relative ml error of at most ``EARNED_ML_ERROR`` (0.5) on at least ``MIN_CASES``
 (3) held-out cases; otherwise the outline is shown as where the map points,
@@ -17,54 +22,80 @@ from collections import defaultdict
 
 import numpy as np
 
+from .outline import named_label
+
 EARNED_DICE = 0.5  # the mean Dice with held-out finding masks for an outline's ml to be shown
 EARNED_ML_ERROR = 0.5  # and the median relative error of its ml
 MIN_CASES = 3
+# the outline rule's levels a run chooses among, per label, on its training cases (``choose_levels``)
+LEVELS = (0.003, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
-def measure(model, profile, cases, limit: int = 64) -> dict[str, dict]:
-    """label -> {"cases", "dice" (mean), "ml_error" (median |outline - mask| / mask)} over up to
-    ``limit`` of ``cases`` (manifest Cases) that have finding masks."""
+def _stated_maps(model, profile, cases, limit: int):
+    """(label, map on the volume's grid, its mask, volume, sentence, body) for each finding with a
+    mask of up to ``limit`` of ``cases`` (manifest Cases), mapped from the sentence that states it
+    with the fewest other findings (an impression line listing three findings points at all three)."""
     import torch
 
     from ..io.volume import read_volume
     from ..knowledge.labels import label_report
     from .attention import on_volume_grid, sentence_maps
     from .encode import model_input
-    from .outline import body_mask, outline
+    from .outline import body_mask
 
     was_training = model.training
     model.eval()
+    try:
+        with torch.no_grad():
+            for case in [c for c in cases if c.regions][:limit]:
+                volume = read_volume(case.volume)
+                maps = sentence_maps(model, model_input(volume, profile).to(next(model.parameters()).device),
+                                     case.report)
+                body = body_mask(volume)
+                said = [label_report(m.text) for m in maps]  # what each sentence states, read once per case
+                for label, path in case.regions.items():
+                    stating = [(sum(v == 1 for v in said[i].values()), i, m) for i, m in enumerate(maps)
+                               if said[i].get(label) == 1]
+                    if not stating:
+                        continue
+                    naming = min(stating, key=lambda t: t[:2])[2]
+                    yield (label, on_volume_grid(naming, volume, profile), read_volume(path).array > 0, volume,
+                           naming.text, body)
+    finally:
+        model.train(was_training)
+
+
+def _dice(mask: np.ndarray, truth: np.ndarray) -> float:
+    return float(2 * (mask & truth).sum() / max(1, mask.sum() + truth.sum()))
+
+
+def choose_levels(model, profile, cases, limit: int = 32) -> dict[str, float]:
+    """label -> the outline rule's level (``inference.outline``'s fraction of the way to the peak)
+    among ``LEVELS`` whose outlines best overlap the finding's masks (mean Dice) on up to ``limit``
+    of ``cases`` (the run's training cases) with finding masks; a label met on fewer than
+    ``MIN_CASES`` keeps the rule's default (absent here)."""
+    from .outline import outline_mask
+
     found = defaultdict(list)
-    with torch.no_grad():
-        for case in [c for c in cases if c.regions][:limit]:
-            volume = read_volume(case.volume)
-            maps = sentence_maps(model, model_input(volume, profile).to(next(model.parameters()).device), case.report)
-            body = body_mask(volume)
-            said = [label_report(m.text) for m in maps]  # what each sentence states, read once per case
-            for label, path in case.regions.items():
-                # the sentence that states it with the fewest other findings (an impression line
-                # listing three findings points at all three)
-                stating = [(sum(v == 1 for v in said[i].values()), i, m) for i, m in enumerate(maps)
-                           if said[i].get(label) == 1]
-                if not stating:
-                    continue
-                naming = min(stating, key=lambda t: t[:2])[2]
-                truth = read_volume(path).array > 0
-                shape = outline(on_volume_grid(naming, volume, profile), volume, naming.text, body)
-                dice = 2 * (shape.mask & truth).sum() / max(1, shape.mask.sum() + truth.sum())
-                truth_ml = float(truth.sum()) * float(np.prod(volume.geometry.spacing)) / 1000
-                found[label].append((float(dice), abs(shape.ml - truth_ml) / max(truth_ml, 1e-6)))
-    model.train(was_training)
+    for label, heat, truth, _, _, body in _stated_maps(model, profile, cases, limit):
+        found[label].append([_dice(outline_mask(heat, body, level), truth) for level in LEVELS])
+    return {label: LEVELS[int(np.argmax(np.mean(v, 0)))] for label, v in sorted(found.items())
+            if len(v) >= MIN_CASES}
+
+
+def measure(model, profile, cases, limit: int = 64, levels: dict | None = None) -> dict[str, dict]:
+    """label -> {"cases", "dice" (mean), "ml_error" (median |outline - mask| / mask)} over up to
+    ``limit`` of ``cases`` (manifest Cases) that have finding masks, each outlined at its label's
+    level in ``levels`` (``choose_levels``; else the rule's default), as the viewer outlines it."""
+    from .outline import level_for, outline
+
+    found = defaultdict(list)
+    for label, heat, truth, volume, text, body in _stated_maps(model, profile, cases, limit):
+        shape = outline(heat, volume, text, body, level_for(levels, text))
+        truth_ml = float(truth.sum()) * float(np.prod(volume.geometry.spacing)) / 1000
+        found[label].append((_dice(shape.mask, truth), abs(shape.ml - truth_ml) / max(truth_ml, 1e-6)))
     return {label: {"cases": len(v), "dice": round(float(np.mean([d for d, _ in v])), 4),
                     "ml_error": round(float(np.median([e for _, e in v])), 4)} for label, v in sorted(found.items())}
-
-
-def named_label(text: str) -> str | None:
-    """The first CT-RATE label a sentence states as present, or None."""
-    from ..knowledge.labels import label_report
-
-    return next((label for label, v in label_report(text).items() if v == 1), None)
 
 
 def shown_volume(quality: dict | None, text: str, ml: float) -> tuple[float | None, str]:

@@ -44,10 +44,12 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     trainer = fit(config, module, data, validation, out, last, resume)
     final = out / "model.safetensors"
     if trainer.is_global_zero:
-        from ..inference.outline_quality import measure as measure_outlines
+        from ..inference.outline_quality import choose_levels, measure as measure_outlines
 
         calibrate_alignment(module.model, data)
         calibration = calibrate_findings(module.model, data, module.prompt_sets)
+        # the outline rule's level per finding, chosen on training cases, measured on held-out ones
+        levels = choose_levels(module.model, get_profile(profile), data.cases) if data.regions else {}
         save_checkpoint(module.model, final, profile=get_profile(profile).to_dict(),
                         prompts=[p.__dict__ for p in module.prompt_sets],
                         extra={"step": trainer.global_step, "manifest": str(config.manifest), "source": "ours",
@@ -60,8 +62,10 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
                                "organ_cases": sum(c.organs is not None for c in data.cases) if data.organs
                                else 0,
                                "findings_calibration": calibration,
+                               "outline_levels": levels,
                                # its outlines against the held-out cases' finding masks (the viewer's ml)
-                               "outline_quality": measure_outlines(module.model, get_profile(profile), val_cases),
+                               "outline_quality": measure_outlines(module.model, get_profile(profile), val_cases,
+                                                                   levels=levels),
                                # what its training volumes looked like (the viewer's out-of-distribution line)
                                "training_data": training_summary(module.model, data, get_profile(profile)),
                                # what each label was learnt from (none: the findings objective was off)

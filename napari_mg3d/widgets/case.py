@@ -247,7 +247,7 @@ class CaseWidget(QWidget):
             report = "" if typed else layer_report(layer)
             maps = attention_maps(loaded, volume, report, [text] if typed else [], refine, features)
             yield "outlining each sentence's finding"
-            return [(m, heat, shape) for (m, heat), shape in zip(maps, outlines(maps, volume))]
+            return [(m, heat, shape) for (m, heat), shape in zip(maps, outlines(maps, volume, getattr(loaded, "outline_levels", None)))]
 
         def done(maps):
             self.session.attention_cache[key] = maps

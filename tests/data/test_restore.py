@@ -5,7 +5,6 @@ volume lies and however it is oriented."""
 import numpy as np
 import pytest
 
-
 from napari_mg3d.data import restore
 from napari_mg3d.data.preprocess import final_grid
 from napari_mg3d.data.profiles import get_profile

@@ -20,21 +20,20 @@ def test_the_rule_shows_ml_only_for_measured_good_outlines():
     assert earned(quality, named_label("Bones are intact."))[0] is False
 
 
-def test_measure_scores_outlines_against_the_held_out_masks(tmp_path, monkeypatch):
-    """Maps equal to each finding's mask give outlines of Dice near 1 and ml near the mask's; the
-    same maps moved half the grid away give much lower Dice. (The maps are stand-ins: what is
-    measured is the outline rule and the bookkeeping, over real synthetic cases and masks.)"""
+def stand_in_maps(tmp_path, monkeypatch, heat_of, n=6):
+    """Real synthetic cases with finding masks; each sentence's map made by ``heat_of(mask)`` from
+    the masks of the findings it states (stand-ins for a model's maps: what is measured is the
+    outline rule, the levels and the bookkeeping)."""
     import napari_mg3d.io.volume as volume_module
-    from napari_mg3d.data.profiles import get_profile
     from napari_mg3d.data.synth_writer import write_synthetic
-    from napari_mg3d.inference import attention, outline_quality
+    from napari_mg3d.inference import attention
     from napari_mg3d.io.manifest import read_manifest
 
-    manifest = write_synthetic(tmp_path, 6, seed=2, shape=(32, 64, 64), supervision="findings", split="val")
+    manifest = write_synthetic(tmp_path, n, seed=2, shape=(32, 64, 64), supervision="findings", split="val")
     cases = [c for c in read_manifest(manifest) if c.regions]
     masks = {str(c.volume): {label: volume_module.read_volume(p).array > 0 for label, p in c.regions.items()}
              for c in cases}
-    state = {"volume": None, "shift": 0}
+    state = {"volume": None}
     original = volume_module.read_volume
 
     def reading(path):
@@ -46,28 +45,66 @@ def test_measure_scores_outlines_against_the_held_out_masks(tmp_path, monkeypatc
         def __init__(self, text):
             self.text = text
 
-    def grid(amap, volume, profile):  # where every finding the sentence states is
+    def grid(amap, volume, profile):  # from where every finding the sentence states is
         from napari_mg3d.knowledge.labels import label_report
 
         stated = [m for label, m in masks[state["volume"]].items() if label_report(amap.text).get(label) == 1]
         mask = np.any(stated, axis=0) if stated else np.zeros(volume.array.shape, bool)
-        return np.roll(mask, state["shift"], axis=2).astype(np.float32)
-
-    class Model(torch_module()):
-        pass
+        return heat_of(mask).astype(np.float32)
 
     monkeypatch.setattr(volume_module, "read_volume", reading)
     monkeypatch.setattr(attention, "sentence_maps", lambda model, x, report: [Map(s) for s in report.split(". ")])
     monkeypatch.setattr(attention, "on_volume_grid", grid)
+    return cases
+
+
+def test_measure_scores_outlines_against_the_held_out_masks(tmp_path, monkeypatch):
+    """Maps equal to each finding's mask give outlines of Dice near 1 and ml near the mask's; the
+    same maps moved half the grid away give much lower Dice."""
+    from napari_mg3d.data.profiles import get_profile
+    from napari_mg3d.inference import outline_quality
+
+    shift = {"x": 0}
+    cases = stand_in_maps(tmp_path, monkeypatch, lambda mask: np.roll(mask, shift["x"], axis=2))
     profile = get_profile("synthetic-tiny")
-    right = outline_quality.measure(Model(), profile, cases)
-    state["shift"] = 32
-    moved = outline_quality.measure(Model(), profile, cases)
+    right = outline_quality.measure(torch_module()(), profile, cases)
+    shift["x"] = 32
+    moved = outline_quality.measure(torch_module()(), profile, cases)
     assert len(right) >= 4 and right.keys() == moved.keys()
     # the median: a sentence of aortic plaques that the labeller also reads as coronary is outlined as both
     assert np.median([q["dice"] for q in right.values()]) > 0.9
     assert np.median([q["ml_error"] for q in right.values()]) < 0.25
     assert np.mean([q["dice"] for q in moved.values()]) < np.mean([q["dice"] for q in right.values()]) - 0.4
+
+
+def test_levels_chosen_on_training_cases_fit_maps_that_fall_off_slowly(tmp_path, monkeypatch):
+    """Maps that fall off smoothly around the finding (its mask blurred, 2 voxels): the default
+    level (1% of the peak) outlines far too much; the levels a run chooses on its training cases
+    outline the findings closer, in overlap and in ml, and the viewer's outlines use them."""
+    from scipy.ndimage import gaussian_filter
+
+    from napari_mg3d.data.profiles import get_profile
+    from napari_mg3d.inference import outline_quality
+    from napari_mg3d.inference.outline import FRACTION, level_for
+
+    cases = stand_in_maps(tmp_path, monkeypatch, lambda mask: gaussian_filter(mask.astype(np.float32), 2.0), n=14)
+    profile = get_profile("synthetic-tiny")
+    model = torch_module()()
+    levels = outline_quality.choose_levels(model, profile, cases)
+    assert len(levels) >= 3 and all(level in outline_quality.LEVELS for level in levels.values())
+    assert np.median(list(levels.values())) >= 0.1
+    default = outline_quality.measure(model, profile, cases)
+    chosen = outline_quality.measure(model, profile, cases, levels=levels)
+    assert chosen.keys() == default.keys()
+    for label in levels:  # each label the run chose a level for, outlined better (here, on the same cases)
+        assert chosen[label]["dice"] >= default[label]["dice"]
+    mean = lambda q, key: np.mean([q[k][key] for k in levels])  # noqa: E731
+    assert mean(chosen, "dice") > mean(default, "dice") + 0.2
+    assert mean(chosen, "ml_error") < mean(default, "ml_error") / 4
+    # a sentence is outlined at the level of the finding it names; others, and a model without levels, at the default
+    said = "There is consolidation in the right lower lobe."
+    assert level_for(levels, said) == levels["Consolidation"] != FRACTION
+    assert level_for(levels, "Bones are intact.") == FRACTION == level_for(None, said)
 
 
 def torch_module():
