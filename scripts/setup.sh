@@ -26,6 +26,7 @@ fi
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 "$VENV/bin/python" -c "import torch" 2>/dev/null || "${pip[@]}" "$TORCH" 2>&1 | grep -v "^WARNING: Location" || true
-"$VENV/bin/python" -c "import torch" || { echo "setup: torch did not install" >&2; exit 1; }
+# -W ignore: torch warns that numpy, installed next, is not there yet
+"$VENV/bin/python" -W ignore -c "import torch" || { echo "setup: torch did not install" >&2; exit 1; }
 "${pip[@]}" -e ".[gui,dev]" 2>&1 | grep -v "^WARNING: Location" || true
 "$VENV/bin/python" -c "import napari_mg3d, napari, SimpleITK" || { echo "setup: napari-mg3d did not install" >&2; exit 1; }

@@ -5,6 +5,8 @@ ml and its place."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
@@ -59,6 +61,7 @@ class CaseWidget(QWidget):
                              "follows the sentence you click")
         self.outline_info = QLabel()  # the shown sentence's outline: ml and place
         self.outline_info.setWordWrap(True)
+        self.outline_info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)  # never over the list
         # room for two lines whatever the dock's height: a wrapped label squeezed below its text overlaps the list
         self.outline_info.setMinimumHeight(2 * self.outline_info.fontMetrics().lineSpacing() + 4)
         self.warning = unfamiliar_label()  # the volume outside the model's training data, or hidden
@@ -120,7 +123,11 @@ class CaseWidget(QWidget):
         geometry = f"{' x '.join(map(str, layer.data.shape[::-1]))} voxels"
         if spacing:
             geometry += f", {' x '.join(f'{s:.3g}' for s in spacing)} mm"
-        self.info.setText(f"{meta.get('modality', 'unknown')} · {geometry}\n{meta.get('source', '')}")
+        # the file's name, its folder in the tooltip: a long cache path wrapped over three lines
+        # took the room of the report's sentences
+        source = str(meta.get("source", "") or "")
+        self.info.setText(f"{meta.get('modality', 'unknown')} · {geometry}" + (f"\n{Path(source).name}" if source else ""))
+        self.info.setToolTip(source)
         self.window_box.setEnabled(meta.get("modality") == "CT")
         limits = tuple(float(v) for v in layer.contrast_limits)
         current = next((n for n in WINDOW_PRESETS if contrast_limits(n) == limits), CUSTOM_WINDOW)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from napari_mg3d.io.windows import contrast_limits
@@ -28,6 +30,10 @@ def test_report_is_listed_by_sentence_under_its_sections(viewer_with_case, synth
                if widget.sentence_list.item(i).data(SENTENCE_ROLE) is None]
     assert headers == ["FINDINGS", "IMPRESSION"]
     assert "CT" in widget.info.text() and "48 x 48 x 24 voxels" in widget.info.text()
+    # the file by name; its whole path in the tooltip
+    source = viewer_with_case.layers[0].metadata.get("source")
+    assert source
+    assert widget.info.text().splitlines()[-1] == Path(source).name and widget.info.toolTip() == str(source)
 
 
 def test_clicking_a_sentence_emits_it(viewer_with_case, qtbot):
