@@ -27,14 +27,17 @@ def create_model(name: str | ModelConfig, checkpoint=None, device: str = "auto",
     """
     from .mg3d import MG3D
 
+    meta = _safetensors_meta(checkpoint)  # the header, read once
     if isinstance(name, ModelConfig):
         config = name
-    elif checkpoint is not None and not overrides and _saved_config(checkpoint) is not None:
-        config = ModelConfig.from_dict(_saved_config(checkpoint))  # the checkpoint knows its model
+    elif checkpoint is not None and not overrides and meta.get("model_config") is not None:
+        config = ModelConfig.from_dict(meta["model_config"])  # the checkpoint knows its model
     else:
         config = get_config(name, **overrides)
     if pretrained_text is None:
-        pretrained_text = checkpoint is None or _names_text(checkpoint)
+        from .text_source import leaves_out
+
+        pretrained_text = checkpoint is None or (bool(meta) and leaves_out(meta))
     target = pick_device(device)
     if checkpoint is not None:
         from .memory import check_fits
@@ -48,21 +51,12 @@ def create_model(name: str | ModelConfig, checkpoint=None, device: str = "auto",
     return model.to(target)
 
 
-def _names_text(checkpoint) -> bool:
+def _safetensors_meta(checkpoint) -> dict:
+    """The metadata of an ``.safetensors`` checkpoint of ours; {} for none, or another format."""
     from pathlib import Path
 
-    from .checkpoint import read_metadata
-    from .text_source import leaves_out
-
-    return Path(str(checkpoint)).suffix == ".safetensors" and leaves_out(read_metadata(checkpoint))
-
-
-def _saved_config(checkpoint) -> dict | None:
-    from pathlib import Path
-
-    if Path(str(checkpoint)).suffix != ".safetensors":
-        return None
+    if checkpoint is None or Path(str(checkpoint)).suffix != ".safetensors":
+        return {}
     from .checkpoint import read_metadata
 
-    meta = read_metadata(checkpoint)
-    return meta.get("model_config") if meta else None
+    return read_metadata(checkpoint) or {}
