@@ -77,6 +77,10 @@ def main() -> None:
     manifest = synthetic_cases(args.data, args.cases, args.seed, "test", args.family)
     rows = list(csv.DictReader(manifest.open()))
     loaded = load_model(args.checkpoint, "cpu")
+    trained_on = shared_cases(args.checkpoint, manifest, rows)
+    if trained_on:
+        sys.exit(f"{trained_on} of these {len(rows)} held-out cases are cases the checkpoint was trained on "
+                 f"(the same generator, family and seed as its training manifest): choose another --seed")
     tolerance = args.tolerance if args.tolerance is not None else max(loaded.profile.spacing)
     methods = tuple(m for m in ("map", "gradient") if m in args.methods.split(","))
     levels = {} if args.fraction is not None else (loaded.outline_levels or {})
@@ -166,6 +170,28 @@ def main() -> None:
                 if levels else f"fraction {fraction:g} of the peak")
         print(f"outline (inference.outline, {rule}, in the body): "
               f"mean Dice over findings {np.mean(per_finding):.3f}")
+
+
+def shared_cases(checkpoint, manifest, rows) -> int:
+    """How many of ``rows`` (the test manifest's) the checkpoint's training manifest holds: same
+    case id from the same generator code and family (a synthetic case is its seed, index, family
+    and code). 0 where the checkpoint does not name a training manifest on this machine."""
+    import csv
+
+    from napari_mg3d.model.checkpoint import read_metadata
+
+    trained = Path(str((read_metadata(checkpoint) or {}).get("manifest", "")))
+    if not trained.is_file() or not (trained.parent / "generator.json").is_file():
+        return 0
+
+    def maker(folder):
+        info = json.loads((folder / "generator.json").read_text())
+        return info.get("family"), info.get("code")
+
+    if maker(trained.parent) != maker(manifest.parent):
+        return 0
+    ids = {r["id"] for r in csv.DictReader(trained.open(encoding="utf-8")) if r.get("split", "train") == "train"}
+    return sum(r["id"] in ids for r in rows)
 
 
 if __name__ == "__main__":
