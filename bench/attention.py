@@ -175,7 +175,8 @@ def main() -> None:
 def shared_cases(checkpoint, manifest, rows) -> int:
     """How many of ``rows`` (the test manifest's) the checkpoint's training manifest holds: same
     case id from the same generator code and family (a synthetic case is its seed, index, family
-    and code). 0 where the checkpoint does not name a training manifest on this machine."""
+    and code). 0 where the checkpoint does not name a training manifest on this machine (the
+    shipped demo model names its cases in words: seed 0, family A, not to be tested on)."""
     import csv
 
     from napari_mg3d.model.checkpoint import read_metadata
@@ -190,7 +191,8 @@ def shared_cases(checkpoint, manifest, rows) -> int:
 
     if maker(trained.parent) != maker(manifest.parent):
         return 0
-    ids = {r["id"] for r in csv.DictReader(trained.open(encoding="utf-8")) if r.get("split", "train") == "train"}
+    with trained.open(encoding="utf-8") as f:
+        ids = {r["id"] for r in csv.DictReader(f) if r.get("split", "train") == "train"}
     return sum(r["id"] in ids for r in rows)
 
 

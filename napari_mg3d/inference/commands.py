@@ -41,7 +41,8 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
         from .outline import outlines
         from .outline_quality import earned, named_label
 
-        shapes = outlines(maps, volume, loaded.outline_levels)
+        # the levels and the earned ml are the model's own maps', not Grad-CAM's
+        shapes = outlines(maps, volume, None if refine else loaded.outline_levels)
     for i, (amap, heat) in enumerate(maps, start=1):
         name = f"{'sentence' if amap.source == 'report' else 'text'}_{i:02d}.nii.gz"
         write_volume(out / name, heat, volume.geometry)
@@ -53,7 +54,8 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
         if masks:
             mask_name = name.replace(".nii.gz", "_mask.nii.gz")
             write_volume(out / mask_name, shapes[i - 1].mask.astype(np.uint8), volume.geometry)
-            ok, why = earned(loaded.outline_quality, named_label(amap.text))
+            ok, why = ((False, "no volume: Grad-CAM maps were not measured against finding masks") if refine
+                       else earned(loaded.outline_quality, named_label(amap.text)))
             index[-1]["outline"] = {"file": mask_name, **shapes[i - 1].to_dict(), "ml_earned": ok,
                                     **({} if ok else {"ml_note": why})}
     (out / "attention.json").write_text(json.dumps(index, indent=2))

@@ -28,7 +28,8 @@ maps are outlined by the same rule but are too coarse for it to mean much.
 A run's own levels: ``FRACTION`` is the rule's default; ``mg3d pretrain`` chooses, per CT-RATE
 label, the level among ``inference.outline_quality.LEVELS`` whose outlines best overlapped that
 label's finding masks on its training cases, and keeps them (``outline_levels``); a sentence is
-outlined at the level of the finding it names (``level_for``). The held-out measurement and the
+outlined at the level of the finding it names (``level_for``). Grad-CAM maps are not what the
+levels were chosen on: they are outlined at ``FRACTION`` and their ml is never shown as earned. The held-out measurement and the
 viewer's ml rule read those levels (``inference.outline_quality``).
 
 The body: for a CT, the voxels lying between tissue on both sides along the rows and along the
@@ -173,12 +174,13 @@ def outline(heat: np.ndarray, volume, text: str = "", body: np.ndarray | None = 
 
 def level_for(levels: dict | None, text: str) -> float:
     """The rule's fraction for sentence ``text``: the level a run chose for the finding it names
-    (``inference.outline_quality.choose_levels``; its first stated CT-RATE label), else ``FRACTION``."""
+    (``inference.outline_quality.choose_levels``; the first CT-RATE label it states, in the labels'
+    table order), else ``FRACTION``."""
     return float(levels.get(named_label(text), FRACTION)) if levels else FRACTION
 
 
 def named_label(text: str) -> str | None:
-    """The first CT-RATE label a sentence states as present, or None."""
+    """The first CT-RATE label (in ``knowledge.labels``' table order) a sentence states as present, or None."""
     from ..knowledge.labels import label_report
 
     return next((label for label, v in label_report(text).items() if v == 1), None)

@@ -72,21 +72,28 @@ def _dice(mask: np.ndarray, truth: np.ndarray) -> float:
 def choose_levels(model, profile, cases, limit: int = 32) -> dict[str, float]:
     """label -> the outline rule's level (``inference.outline``'s fraction of the way to the peak)
     among ``LEVELS`` whose outlines best overlap the finding's masks (mean Dice) on up to ``limit``
-    of ``cases`` (the run's training cases) with finding masks; a label met on fewer than
-    ``MIN_CASES`` keeps the rule's default (absent here)."""
-    from .outline import outline_mask
+    of ``cases`` (the run's training cases) with finding masks. Only sentences whose outline level
+    is that label's are counted (``outline.level_for``: a sentence stating two findings is outlined
+    at its first's, in the labels' table order). A label met on fewer than ``MIN_CASES``, or whose
+    outlines never overlap its masks at any level, keeps the rule's default (absent here)."""
+    from .outline import named_label, outline_mask
 
     found = defaultdict(list)
-    for label, heat, truth, _, _, body in _stated_maps(model, profile, cases, limit):
-        found[label].append([_dice(outline_mask(heat, body, level), truth) for level in LEVELS])
-    return {label: LEVELS[int(np.argmax(np.mean(v, 0)))] for label, v in sorted(found.items())
-            if len(v) >= MIN_CASES}
+    for label, heat, truth, _, text, body in _stated_maps(model, profile, cases, limit):
+        if named_label(text) == label:
+            found[label].append([_dice(outline_mask(heat, body, level), truth) for level in LEVELS])
+    chosen = {}
+    for label, v in sorted(found.items()):
+        dice = np.mean(v, 0)
+        if len(v) >= MIN_CASES and dice.max() > 0:
+            chosen[label] = LEVELS[int(np.argmax(dice))]
+    return chosen
 
 
 def measure(model, profile, cases, limit: int = 64, levels: dict | None = None) -> dict[str, dict]:
     """label -> {"cases", "dice" (mean), "ml_error" (median |outline - mask| / mask)} over up to
-    ``limit`` of ``cases`` (manifest Cases) that have finding masks, each outlined at its label's
-    level in ``levels`` (``choose_levels``; else the rule's default), as the viewer outlines it."""
+    ``limit`` of ``cases`` (manifest Cases) that have finding masks, each sentence outlined at the
+    level ``levels`` gives it (``outline.level_for``; else the rule's default), as the viewer does."""
     from .outline import level_for, outline
 
     found = defaultdict(list)

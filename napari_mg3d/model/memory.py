@@ -47,4 +47,4 @@ def check_fits(checkpoint, device) -> None:
     if need > have:
         raise InputError(
             f"{Path(checkpoint).name} needs about {need / 2**30:.1f} GiB on {device.type.upper()}, but only "
-            f"{have / 2**30:.1f} GiB is free; choose another device (--device cpu) or free memory")
+            f"{have / 2**30:.1f} GiB is available; choose another device (--device cpu) or free memory")

@@ -52,7 +52,8 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
         levels = choose_levels(module.model, get_profile(profile), data.cases) if data.regions else {}
         save_checkpoint(module.model, final, profile=get_profile(profile).to_dict(),
                         prompts=[p.__dict__ for p in module.prompt_sets],
-                        extra={"step": trainer.global_step, "manifest": str(config.manifest), "source": "ours",
+                        extra={"step": trainer.global_step, "manifest": str(Path(config.manifest).resolve()),
+                               "source": "ours",
                                "trained": trained_parts(module.model.config,
                                                         loss_weights(module.model.config.loss_weights)),
                                # how many training cases had their findings' masks (the region term)

@@ -117,6 +117,7 @@ class CaseWidget(QWidget):
         self.sentences = []
         if layer is None:
             self.info.setText("Open a volume (File > Open) or a sample (File > Open Sample).")
+            self.info.setToolTip("")
             return
         meta = layer.metadata
         spacing = meta.get("spacing")
@@ -238,7 +239,7 @@ class CaseWidget(QWidget):
         target = heatmap_layer(self.viewer, layer, text, ATTENTION, keep=self.keep.isChecked())
         shape_target = outline_layer(self.viewer, layer, text, keep=self.keep.isChecked())
         if cached is not None:
-            self._show_map(layer, target, shape_target, cached, text)
+            self._show_map(layer, target, shape_target, cached, text, refine)
             return None
 
         def work():
@@ -254,17 +255,19 @@ class CaseWidget(QWidget):
             report = "" if typed else layer_report(layer)
             maps = attention_maps(loaded, volume, report, [text] if typed else [], refine, features)
             yield "outlining each sentence's finding"
-            return [(m, heat, shape) for (m, heat), shape in zip(maps, outlines(maps, volume, getattr(loaded, "outline_levels", None)))]
+            return [(m, heat, shape) for (m, heat), shape in zip(maps, outlines(
+                maps, volume, None if refine else getattr(loaded, "outline_levels", None)))]
 
         def done(maps):
             self.session.attention_cache[key] = maps
             if target.name in self.viewer.layers:  # not closed meanwhile
-                self._show_map(layer, target, shape_target, maps, text)
+                self._show_map(layer, target, shape_target, maps, text, refine)
 
         return run_task(work, f"Attention: {text[:40]}", done, owner=self.taskbar)
 
-    def _show_map(self, layer, target, shape_target, maps, text: str):
-        """``maps``: [(AttentionMap, heat, Outline)] of the case, the one of ``text`` shown."""
+    def _show_map(self, layer, target, shape_target, maps, text: str, refined: bool = False):
+        """``maps``: [(AttentionMap, heat, Outline)] of the case, the one of ``text`` shown;
+        ``refined``: Grad-CAM maps."""
         match = next(((m, heat, shape) for m, heat, shape in maps if m.text == text), None)
         if match is None:  # the sentence fell outside the text encoder's window
             from napari.utils.notifications import show_warning
@@ -276,15 +279,18 @@ class CaseWidget(QWidget):
         show_heat(self.viewer, target, layer, heat, text, {"attention_source": amap.source})
         if shape_target.name in self.viewer.layers:
             show_outline(shape_target, layer, shape, text)
-        self.outline_info.setText(outline_line(self.session.loaded, shape, text))
+        self.outline_info.setText(outline_line(self.session.loaded, shape, text, refined))
 
 
-def outline_line(loaded, shape, text: str) -> str:
+def outline_line(loaded, shape, text: str, refined: bool = False) -> str:
     """The Case widget's line for a sentence's outline: its ml only where the model earned it
-    (``inference.outline_quality``); otherwise where it points and why there is no volume."""
+    (``inference.outline_quality``, measured on the model's own maps, not Grad-CAM's); otherwise
+    where it points and why there is no volume."""
     from ..inference.outline_quality import shown_volume
 
     if not shape.mask.any():
         return "Outlined: nothing (the map is flat)"
+    if refined:
+        return f"Outlined: {shape.place} · no volume: Grad-CAM maps were not measured against finding masks"
     ml, why = shown_volume(getattr(loaded, "outline_quality", None), text, shape.ml)
     return f"Outlined: {ml:.1f} ml · {shape.place}" if ml is not None else f"Outlined: {shape.place} · {why}"

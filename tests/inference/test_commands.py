@@ -209,5 +209,5 @@ def test_a_checkpoint_too_large_for_the_device_is_a_clear_error(case_and_checkpo
 
     _, checkpoint = case_and_checkpoint
     monkeypatch.setattr(memory, "available_bytes", lambda device: 1 << 20)
-    with pytest.raises(InputError, match=r"needs about .* GiB on CPU, but only 0.0 GiB is free"):
+    with pytest.raises(InputError, match=r"needs about .* GiB on CPU, but only 0.0 GiB is available"):
         create_model("mg3d-tiny", checkpoint=checkpoint, device="cpu")

@@ -87,18 +87,19 @@ def test_levels_chosen_on_training_cases_fit_maps_that_fall_off_slowly(tmp_path,
     from napari_mg3d.inference import outline_quality
     from napari_mg3d.inference.outline import FRACTION, level_for
 
-    cases = stand_in_maps(tmp_path, monkeypatch, lambda mask: gaussian_filter(mask.astype(np.float32), 2.0), n=14)
+    cases = stand_in_maps(tmp_path, monkeypatch, lambda mask: gaussian_filter(mask.astype(np.float32), 2.0), n=24)
     profile = get_profile("synthetic-tiny")
     model = torch_module()()
-    levels = outline_quality.choose_levels(model, profile, cases)
+    train, held_out = cases[: len(cases) // 2], cases[len(cases) // 2:]  # chosen on some, measured on others
+    levels = outline_quality.choose_levels(model, profile, train)
     assert len(levels) >= 3 and all(level in outline_quality.LEVELS for level in levels.values())
     assert np.median(list(levels.values())) >= 0.1
-    default = outline_quality.measure(model, profile, cases)
-    chosen = outline_quality.measure(model, profile, cases, levels=levels)
+    default = outline_quality.measure(model, profile, held_out)
+    chosen = outline_quality.measure(model, profile, held_out, levels=levels)
     assert chosen.keys() == default.keys()
-    for label in levels:  # each label the run chose a level for, outlined better (here, on the same cases)
-        assert chosen[label]["dice"] >= default[label]["dice"]
-    mean = lambda q, key: np.mean([q[k][key] for k in levels])  # noqa: E731
+    measured = [label for label in levels if label in chosen]
+    assert len(measured) >= 3
+    mean = lambda q, key: np.mean([q[k][key] for k in measured])  # noqa: E731
     assert mean(chosen, "dice") > mean(default, "dice") + 0.2
     assert mean(chosen, "ml_error") < mean(default, "ml_error") / 4
     # a sentence is outlined at the level of the finding it names; others, and a model without levels, at the default

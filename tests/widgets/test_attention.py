@@ -52,6 +52,8 @@ def test_clicking_sentences_adds_heatmaps_over_the_volume(loaded_session, qtbot,
     shape_of = type("S", (), {"mask": shape.data.astype(bool), "ml": ml, "place": "right"})()
     assert outline_line(good, shape_of, "Right pleural effusion.") == f"Outlined: {ml:.1f} ml · right"
     assert "no volume" in outline_line(good, shape_of, "Mild cardiomegaly.")  # not measured for that one
+    # a Grad-CAM map is not what was measured: no volume, whatever the model's own maps earned
+    assert "Grad-CAM" in outline_line(good, shape_of, "Right pleural effusion.", refined=True)
     # the view moved to the slice of the heatmap's peak
     peak = heat.metadata["peak_index_zyx"]
     assert abs(viewer.dims.point[0] - heat.data_to_world(peak)[0]) < 1e-3
