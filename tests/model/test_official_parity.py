@@ -69,7 +69,9 @@ def parity(official_b, converted_b, tmp_path_factory):
         features = model(volume, batch, generator=torch.Generator().manual_seed(0))
         losses = obj.pretraining_losses(features, model.config.loss_weights)
     swin, bert = reference_encoders(W)
-    return model, tok, batch, volume, features, losses, swin, bert
+    with torch.no_grad():  # the reference image tokens both tests read (MONAI's Swin is slow on CPU)
+        img_ref = image_tokens(W, swin, volume)
+    return model, tok, batch, volume, features, losses, swin, bert, img_ref
 
 
 def image_tokens(W, swin, volume):
@@ -86,10 +88,9 @@ def text_tokens(W, bert, ids):
 
 def test_fusion_and_aggregation_layers_compute_the_release_formulas(official_b, parity):
     W = official_b
-    model, tok, batch, volume, *_ , swin, bert = parity
+    model, tok, batch, volume, *_ , swin, bert, img_ref = parity
     worst = {}
     with torch.no_grad():
-        img_ref = image_tokens(W, swin, volume)
         img = model.image_tokens(volume)
         worst["image tokens"] = relative(img, img_ref)
         txt = model.text_tokens(batch.input_ids, batch.attention_mask)
@@ -133,11 +134,10 @@ def test_fusion_and_aggregation_layers_compute_the_release_formulas(official_b, 
 
 def test_each_objective_loss_computes_the_release_formulas(official_b, parity):
     W = official_b
-    model, tok, batch, volume, features, losses, swin, bert = parity
+    model, tok, batch, volume, features, losses, swin, bert, img = parity
     voxel_mask = features["mim"][2]
     masked_ids, labels = features["mlm_input_ids"], features["mlm"][1]
     with torch.no_grad():
-        img = image_tokens(W, swin, volume)
         img_masked = image_tokens(W, swin, volume * (1 - voxel_mask))
         mlm_logits, mlm_labels, sal = [], [], []
         rep_f, img_f, rep_u, img_u, agg, text_vectors, visual, recon = [], [], [], [], [], [], [], []
