@@ -54,8 +54,7 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
         if masks:
             mask_name = name.replace(".nii.gz", "_mask.nii.gz")
             write_volume(out / mask_name, shapes[i - 1].mask.astype(np.uint8), volume.geometry)
-            ok, why = ((False, "no volume: Grad-CAM maps were not measured against finding masks") if refine
-                       else earned(loaded.outline_quality, named_label(amap.text)))
+            ok, why = earned(loaded.outline_quality, named_label(amap.text), refine)
             index[-1]["outline"] = {"file": mask_name, **shapes[i - 1].to_dict(), "ml_earned": ok,
                                     **({} if ok else {"ml_note": why})}
     (out / "attention.json").write_text(json.dumps(index, indent=2))

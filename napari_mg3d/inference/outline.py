@@ -28,9 +28,9 @@ maps are outlined by the same rule but are too coarse for it to mean much.
 A run's own levels: ``FRACTION`` is the rule's default; ``mg3d pretrain`` chooses, per CT-RATE
 label, the level among ``inference.outline_quality.LEVELS`` whose outlines best overlapped that
 label's finding masks on its training cases, and keeps them (``outline_levels``); a sentence is
-outlined at the level of the finding it names (``level_for``). Grad-CAM maps are not what the
-levels were chosen on: they are outlined at ``FRACTION`` and their ml is never shown as earned. The held-out measurement and the
-viewer's ml rule read those levels (``inference.outline_quality``).
+outlined at the level of the finding it names (``level_for``). The held-out measurement and the
+viewer's ml rule read those levels (``inference.outline_quality``). Grad-CAM maps are not what the
+levels were chosen on: they are outlined at ``FRACTION`` and their ml is never shown as earned.
 
 The body: for a CT, the voxels lying between tissue on both sides along the rows and along the
 columns of their axial slice, tissue being the largest connected piece of voxels above -500 HU:

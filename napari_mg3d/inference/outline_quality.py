@@ -76,7 +76,7 @@ def choose_levels(model, profile, cases, limit: int = 32) -> dict[str, float]:
     is that label's are counted (``outline.level_for``: a sentence stating two findings is outlined
     at its first's, in the labels' table order). A label met on fewer than ``MIN_CASES``, or whose
     outlines never overlap its masks at any level, keeps the rule's default (absent here)."""
-    from .outline import named_label, outline_mask
+    from .outline import outline_mask
 
     found = defaultdict(list)
     for label, heat, truth, _, text, body in _stated_maps(model, profile, cases, limit):
@@ -105,14 +105,17 @@ def measure(model, profile, cases, limit: int = 64, levels: dict | None = None) 
                     "ml_error": round(float(np.median([e for _, e in v])), 4)} for label, v in sorted(found.items())}
 
 
-def shown_volume(quality: dict | None, text: str, ml: float) -> tuple[float | None, str]:
+def shown_volume(quality: dict | None, text: str, ml: float, refined: bool = False) -> tuple[float | None, str]:
     """(the ml to show or None, the line the viewer shows for an outline of sentence ``text``)."""
-    ok, why = earned(quality, named_label(text))
+    ok, why = earned(quality, named_label(text), refined)
     return (ml, "") if ok else (None, why)
 
 
-def earned(quality: dict | None, label: str | None) -> tuple[bool, str]:
-    """(whether an outline of ``label`` may show its ml, the reason in words when not)."""
+def earned(quality: dict | None, label: str | None, refined: bool = False) -> tuple[bool, str]:
+    """(whether an outline of ``label`` may show its ml, the reason in words when not); ``refined``:
+    of a Grad-CAM map, which the measurement (of the model's own maps) does not speak for."""
+    if refined:
+        return False, "no volume: Grad-CAM maps were not measured against finding masks"
     if not label:
         return False, "no volume: the sentence names no finding this model outlines"
     q = (quality or {}).get(label)

@@ -37,7 +37,7 @@ def create_model(name: str | ModelConfig, checkpoint=None, device: str = "auto",
     if pretrained_text is None:
         from .text_source import leaves_out
 
-        pretrained_text = checkpoint is None or (bool(meta) and leaves_out(meta))
+        pretrained_text = checkpoint is None or leaves_out(meta)
     target = pick_device(device)
     if checkpoint is not None:
         from .memory import check_fits

@@ -290,7 +290,5 @@ def outline_line(loaded, shape, text: str, refined: bool = False) -> str:
 
     if not shape.mask.any():
         return "Outlined: nothing (the map is flat)"
-    if refined:
-        return f"Outlined: {shape.place} · no volume: Grad-CAM maps were not measured against finding masks"
-    ml, why = shown_volume(getattr(loaded, "outline_quality", None), text, shape.ml)
+    ml, why = shown_volume(getattr(loaded, "outline_quality", None), text, shape.ml, refined)
     return f"Outlined: {ml:.1f} ml · {shape.place}" if ml is not None else f"Outlined: {shape.place} · {why}"
