@@ -30,7 +30,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seconds-per-step", type=float, default=2.0,
-                        help="estimate on this machine: the schedule decays over minutes / this many steps")
+                        help="the most steps a run may take: minutes / this; the time budget ends the decay "
+                             "(train/schedule.py) and the run")
     parser.add_argument("--out", default="runs/learning")
     parser.add_argument("--family", choices=["a", "b"], default="a", help="generator family trained on")
     parser.add_argument("--supervision", choices=["findings", "organs", "reports", "all", "mixed"],
@@ -58,7 +59,8 @@ def main() -> None:
                             args.family, args.supervision)  # a second run reuses them
     tests = {f: synthetic_cases(data / f"test-{f}", args.held_out, args.seed + 1, "test", f) for f in families}
     t_data = time.time() - t0
-    # the time budget stops training; the schedule warms up and decays over this estimate of steps
+    # the time budget stops training and ends the learning rate's decay (train/time_budget.py); the
+    # warm-up is a twentieth of this estimate of steps
     estimate = int(args.minutes * 60 / args.seconds_per_step)
     config = load_config(None, [
         f"manifest={train}", f"out={out / 'run'}", f"batch_size={args.batch}", f"max_steps={estimate}",

@@ -9,6 +9,7 @@ from pathlib import Path
 import lightning as L
 
 from .follow import STOP_FILE, append_record
+from .time_budget import time_remaining
 
 
 class JsonlMetrics(L.Callback):
@@ -38,6 +39,9 @@ class JsonlMetrics(L.Callback):
         global_batch = len(batch["id"]) * trainer.world_size * trainer.accumulate_grad_batches
         rate = steps * global_batch / max(now - self._last_t, 1e-9)
         eta = (trainer.max_steps - step) * (now - self._last_t) / steps
+        remaining = time_remaining(trainer)  # a time budget may end the run first
+        if remaining is not None:
+            eta = min(eta, max(0.0, remaining))
         metrics = {k.removeprefix("train/"): float(v) for k, v in trainer.callback_metrics.items()
                    if k.startswith("train/")}
         lrs = [g["lr"] for g in trainer.optimizers[0].param_groups]

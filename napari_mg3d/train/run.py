@@ -88,6 +88,7 @@ def fit(config, module, data, validation, out: Path, last: Path, resume: bool):
     import torch
 
     from .callbacks import AtomicCheckpoint, JsonlMetrics, StopRequest
+    from .time_budget import TimeBudget
 
     workers = loader_workers(config.num_workers)
     loader = torch.utils.data.DataLoader(data, batch_size=config.batch_size, shuffle=True, drop_last=True,
@@ -102,7 +103,7 @@ def fit(config, module, data, validation, out: Path, last: Path, resume: bool):
         max_steps=config.max_steps, default_root_dir=str(out), enable_checkpointing=False,
         logger=L.pytorch.loggers.TensorBoardLogger(str(out), name="tensorboard"),
         callbacks=[JsonlMetrics(out / "metrics.jsonl", config.log_every),
-                   AtomicCheckpoint(out, config.checkpoint_every), StopRequest(out), validation],
+                   AtomicCheckpoint(out, config.checkpoint_every), StopRequest(out), TimeBudget(), validation],
         log_every_n_steps=config.log_every, enable_progress_bar=False, enable_model_summary=False,
         use_distributed_sampler=True, **trainer_settings,
     )

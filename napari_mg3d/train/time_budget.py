@@ -1,0 +1,40 @@
+"""A run under a time budget (``trainer.max_time``) decays its learning rate to the budget's end:
+after every step, each ``schedule.Schedule`` of the run learns the share of the budget spent, read
+from Lightning's own timer (which a resumed run restores)."""
+
+from __future__ import annotations
+
+import lightning as L
+from lightning.pytorch.callbacks import Timer
+
+from .schedule import Schedule
+
+
+class TimeBudget(L.Callback):
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        share = budget_spent(trainer)
+        if share is None:
+            return
+        for config in trainer.lr_scheduler_configs:
+            for fn in getattr(config.scheduler, "lr_lambdas", ()):
+                if isinstance(fn, Schedule):
+                    fn.spent = share
+
+
+def _timer(trainer) -> Timer | None:
+    return next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+
+
+def time_remaining(trainer) -> float | None:
+    """Seconds left of the run's time budget, or None without one."""
+    timer = _timer(trainer)
+    return None if timer is None else timer.time_remaining()
+
+
+def budget_spent(trainer) -> float | None:
+    """The share (0 to 1) of the run's time budget spent, or None without one."""
+    remaining = time_remaining(trainer)
+    if remaining is None:
+        return None
+    elapsed = _timer(trainer).time_elapsed()
+    return min(1.0, elapsed / max(elapsed + remaining, 1e-9))
