@@ -225,9 +225,12 @@ class MG3D(nn.Module):
             slots = slots.new_zeros(1, 2)
             masks = masks.new_zeros(1, *masks.shape[1:])
         logits, targets = [], []
+        # one view per image: a slice of the whole batch's voxel features would fill a gradient the
+        # size of all of them for each image in the backward pass
+        per_image = None if voxels is None else voxels.unbind(0)
         for image in slots[:, 0].unique().tolist():
             k = slots[slots[:, 0] == image, 1]
-            own = None if voxels is None else voxels[image:image + 1]
+            own = None if voxels is None else per_image[image][None]
             one = self.grounding_logits(patches[image:image + 1], sents[image, k][None], own,
                                         emb[image, k][None])
             logits.append(one[0])
@@ -304,7 +307,12 @@ class MG3D(nn.Module):
         txt_masked = self.text_tokens(masked_ids.to(volume.device), batch.attention_mask)
         fused_masked_txt, _ = self.fuse_text_with_image(txt_masked, img, tmask)
         hidden = self.mlm_head.transformed(fused_masked_txt)
-        out["mlm"] = (self.mlm_head.decode(hidden), labels.to(volume.device))
+        # the vocabulary's logits only where a word is to be predicted: the loss reads no others, and
+        # over every token they were most of a CPU step (1024 x 30522 for the tiny model's batch)
+        labels = labels.to(volume.device)
+        asked = labels != -100
+        out["mlm"] = (self.mlm_head.decode(hidden[asked]), labels[asked])
+        out["mlm_labels"] = labels  # (b, tokens), -100 where nothing is asked
         with torch.no_grad():
             embedded = self.language_encoder.embeddings(input_ids=batch.input_ids)
         out["align"] = (self.mlm_head.fc(self.sentences(hidden, batch)[rows]),

@@ -158,10 +158,22 @@ def peak_loss(logits: torch.Tensor, masks: torch.Tensor, sharpness: float = 5.0)
         return share(logits.sum() * 0.0, 0)
     masks = masks.to(logits)
     inside = masks >= 0.5 * masks.amax(-1, keepdim=True)
-    scaled = logits * sharpness
-    high_in = torch.logsumexp(scaled.masked_fill(~inside, -1e9), -1) / sharpness
-    high_out = torch.logsumexp(scaled.masked_fill(inside, -1e9), -1) / sharpness
-    return global_mean(F.softplus(high_out - high_in))
+    high_in, high_out = _split_logsumexp(logits * sharpness, inside)
+    return global_mean(F.softplus((high_out - high_in) / sharpness))
+
+
+def _split_logsumexp(x: torch.Tensor, inside: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log sum exp of ``x`` over each row's ``inside`` places, the same over the others), in one
+    pass of exp over the row (two masked ``torch.logsumexp`` make four, with their backward): each
+    side shifted by its own maximum, so neither underflows. A side with no place: about -1e9."""
+    with torch.no_grad():
+        top_in = x.masked_fill(~inside, -1e9).amax(-1, keepdim=True)
+        top_out = x.masked_fill(inside, -1e9).amax(-1, keepdim=True)
+    e = torch.exp(x - torch.where(inside, top_in, top_out))
+    sum_in = (e * inside).sum(-1, keepdim=True)
+    sum_out = e.sum(-1, keepdim=True) - sum_in
+    return ((torch.log(sum_in.clamp_min(1e-30)) + top_in).squeeze(-1),
+            (torch.log(sum_out.clamp_min(1e-30)) + top_out).squeeze(-1))
 
 
 def organ_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from napari_mg3d.data.dataset import collate, sentence_regions
 from napari_mg3d.data.report_inputs import collate_reports
@@ -117,6 +118,35 @@ def test_peak_loss_by_hand():
         math.log1p(math.exp(20.0 - 9.0)), rel=1e-3)  # a peak on the finding's edge costs its margin
     empty = torch.zeros(0, 4, requires_grad=True)
     assert obj.peak_loss(empty, torch.zeros(0, 4)).item() == 0.0 and obj.peak_loss(empty, torch.zeros(0, 4)).requires_grad
+
+
+def test_peak_loss_is_the_two_masked_smooth_maxima():
+    """One pass of exp over each row gives what two masked logsumexp give, value and gradient, also
+    where one side lies far below the other (neither may underflow)."""
+    torch.manual_seed(0)
+    logits = torch.randn(6, 500, dtype=torch.float64) * 4
+    logits[0, :] -= 300.0
+    logits[0, 7] = 80.0  # a peak far above a finding that is elsewhere
+    logits[1, 3] = 90.0
+    masks = (torch.rand(6, 500) > 0.97).double() * torch.rand(6, 1, dtype=torch.float64)
+    masks[1, 3] = 1.0  # the peak inside
+    masks[5] = 0.0  # a row that asks nothing
+
+    def two_passes(x, m, sharpness=5.0):
+        keep = m.sum(-1) > 0
+        x, m = x[keep], m[keep]
+        inside = m >= 0.5 * m.amax(-1, keepdim=True)
+        high_in = torch.logsumexp((x * sharpness).masked_fill(~inside, -1e9), -1) / sharpness
+        high_out = torch.logsumexp((x * sharpness).masked_fill(inside, -1e9), -1) / sharpness
+        return F.softplus(high_out - high_in).mean()
+
+    a = logits.clone().requires_grad_()
+    b = logits.clone().requires_grad_()
+    ours, theirs = obj.peak_loss(a, masks), two_passes(b, masks)
+    ours.backward()
+    theirs.backward()
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
+    assert torch.isfinite(a.grad).all() and torch.allclose(a.grad, b.grad, atol=1e-12)
 
 
 def test_the_voxel_path_points_inside_a_finding_smaller_than_a_patch():

@@ -37,9 +37,14 @@ def test_tiny_runs_all_five_objectives_forward_and_backward(tiny):
     volume = torch.randn(3, 1, 64, 64, 64)
     tiny.train()
     tiny.zero_grad()
-    losses = obj.pretraining_losses(tiny(volume, batch, generator=torch.Generator().manual_seed(0)),
-                                    tiny.config.loss_weights)
+    features = tiny(volume, batch, generator=torch.Generator().manual_seed(0))
+    losses = obj.pretraining_losses(features, tiny.config.loss_weights)
     assert set(losses) == {"mim", "mlm", "align", "ga", "cml", "dcl", "ssm", "loss"}
+    # the vocabulary's logits only for the tokens MLM asks about (the parity test checks their values)
+    logits, labels = features["mlm"]
+    asked = features["mlm_labels"] != -100
+    assert 0 < len(labels) == int(asked.sum()) < asked.numel() and logits.shape == (len(labels), 30522)
+    assert torch.equal(labels, features["mlm_labels"][asked])
     assert all(torch.isfinite(v) for v in losses.values())
     losses["loss"].backward()
     no_grad = [n for n, p in tiny.named_parameters() if p.requires_grad and p.grad is None]

@@ -136,7 +136,7 @@ def test_each_objective_loss_computes_the_release_formulas(official_b, parity):
     W = official_b
     model, tok, batch, volume, features, losses, swin, bert, img = parity
     voxel_mask = features["mim"][2]
-    masked_ids, labels = features["mlm_input_ids"], features["mlm"][1]
+    masked_ids, labels = features["mlm_input_ids"], features["mlm_labels"]
     with torch.no_grad():
         img_masked = image_tokens(W, swin, volume * (1 - voxel_mask))
         mlm_logits, mlm_labels, sal = [], [], []
