@@ -176,8 +176,8 @@ def pointwise(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
     numbers, and on a CPU a backward pass several times faster than the convolution's at the
     input's full resolution."""
     w = conv.weight.view(conv.out_channels, conv.in_channels)
-    y = torch.einsum("bcdhw,oc->bodhw", x, w)
-    return y if conv.bias is None else y + conv.bias.view(1, -1, 1, 1, 1)
+    y = (w @ x.flatten(2)).view(x.shape[0], conv.out_channels, *x.shape[2:])
+    return y if conv.bias is None else y + conv.bias.to(y.dtype).view(1, -1, 1, 1, 1)  # the dtype autocast gives
 
 
 class GroundingHead(nn.Module):

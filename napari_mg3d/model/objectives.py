@@ -171,7 +171,7 @@ def _split_logsumexp(x: torch.Tensor, inside: torch.Tensor) -> tuple[torch.Tenso
         top_out = x.masked_fill(inside, -1e9).amax(-1, keepdim=True)
     e = torch.exp(x - torch.where(inside, top_in, top_out))
     sum_in = (e * inside).sum(-1, keepdim=True)
-    sum_out = e.sum(-1, keepdim=True) - sum_in
+    sum_out = (e * ~inside).sum(-1, keepdim=True)
     return ((torch.log(sum_in.clamp_min(1e-30)) + top_in).squeeze(-1),
             (torch.log(sum_out.clamp_min(1e-30)) + top_out).squeeze(-1))
 

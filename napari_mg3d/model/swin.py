@@ -115,9 +115,9 @@ class PatchEmbed(nn.Module):
             return self.proj(x).permute(0, 2, 3, 4, 1).contiguous()
         b, c, d, h, w = x.shape
         (pd, ph, pw), out = self.patch_size, self.proj.out_channels
-        patches = x.view(b, c, d // pd, pd, h // ph, ph, w // pw, pw).permute(0, 2, 4, 6, 1, 3, 5, 7)
-        y = patches.reshape(b, d // pd, h // ph, w // pw, c * pd * ph * pw) @ self.proj.weight.view(out, -1).t()
-        return y if self.proj.bias is None else y + self.proj.bias
+        patches = x.reshape(b, c, d // pd, pd, h // ph, ph, w // pw, pw).permute(0, 2, 4, 6, 1, 3, 5, 7)
+        patches = patches.reshape(b, d // pd, h // ph, w // pw, c * pd * ph * pw)
+        return F.linear(patches, self.proj.weight.view(out, -1), self.proj.bias)
 
 
 class SwinEncoder(nn.Module):

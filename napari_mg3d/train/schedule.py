@@ -19,8 +19,12 @@ def warmup_linear(step: int, warmup: int, total: int) -> float:
 class Schedule:
     """``warmup_linear`` as a learning-rate multiplier of the step, and of the time budget spent
     (``spent``, 0 to 1, set from outside): after warm-up, the lower of the decay over steps and the
-    linear decay from the budget spent when warm-up ended to all of it. Its state (plain numbers)
-    goes into the scheduler's checkpoint, so a resumed run decays on from where it was."""
+    linear decay from the budget spent when warm-up ended to all of it. Its state (the share spent
+    and where the decay began: plain numbers) goes into the scheduler's checkpoint, so a resumed
+    run decays on from where it was; ``warmup`` and ``total`` are slots, not state, so a resumed
+    run takes them from its config, as the plain schedule did."""
+
+    __slots__ = ("warmup", "total", "__dict__")  # LambdaLR saves an object's __dict__ only
 
     def __init__(self, warmup: int, total: int):
         self.warmup, self.total = warmup, total

@@ -1,6 +1,6 @@
 """A run under a time budget (``trainer.max_time``) decays its learning rate to the budget's end:
-after every step, each ``schedule.Schedule`` of the run learns the share of the budget spent, read
-from Lightning's own timer (which a resumed run restores)."""
+before every optimizer step, each ``schedule.Schedule`` of the run learns the share of the budget
+spent, read from Lightning's own timer (which a resumed run restores) on the first process."""
 
 from __future__ import annotations
 
@@ -11,10 +11,19 @@ from .schedule import Schedule
 
 
 class TimeBudget(L.Callback):
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+    def on_train_start(self, trainer, pl_module):
+        # a resumed run: the budget as Lightning restored it (none now: no time decay)
+        self._tell(trainer, budget_spent(trainer) or 0.0)
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        # before the step, so the schedule's step after it reads the budget spent up to now
         share = budget_spent(trainer)
-        if share is None:
-            return
+        if share is not None:
+            # every process the same share (their clocks differ by milliseconds): the same rates
+            self._tell(trainer, float(trainer.strategy.broadcast(share)))
+
+    @staticmethod
+    def _tell(trainer, share: float) -> None:
         for config in trainer.lr_scheduler_configs:
             for fn in getattr(config.scheduler, "lr_lambdas", ()):
                 if isinstance(fn, Schedule):
