@@ -38,7 +38,7 @@ def one_batch(module, batch_size: int, size):
     return {k: v.to(module.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
-def run_variant(module, batch, variant: str) -> tuple[dict, "torch.Tensor"]:
+def run_variant(module, batch, variant: str):
     """The losses (float64 numbers) and the flat gradient of ``batch`` under ``variant``."""
     import contextlib
 
