@@ -2,11 +2,13 @@
 for a model with a grounding head, where in the volume its positive prompts are found.
 
 A label's log-odds are the global prompt pair's (positive minus negative cosine / temperature).
-With a grounding head (ours, ``mg3d-tiny``), the head's image log-odds of the label's positive
-prompts (log mean exp over the map's places, as the grounding objective pools them; mean over the
-prompts) join them, weighed by a logistic calibration fit on training cases at the end of
-pre-training (``train.calibrate.calibrate_findings``, stored in the checkpoint): a label the
-calibration does not know keeps the global log-odds alone."""
+With a grounding head (ours, ``mg3d-tiny``), two readings of the head's maps of the label's positive
+prompts (log mean exp over the map's places, as the grounding objective pools them, and the map's
+maximum, where a finding of a few voxels shows; each a mean over the prompts) join them, weighed by
+a logistic calibration fit on training cases at the end of pre-training
+(``train.calibrate.calibrate_findings``, stored in the checkpoint): a label the calibration does
+not know keeps the global log-odds alone. A calibration of three numbers (checkpoints made before
+the maximum joined) weighs the log mean exp alone."""
 
 from __future__ import annotations
 
@@ -87,9 +89,10 @@ def phrase_vectors(model, texts: list[str]) -> torch.Tensor:
 
 @torch.no_grad()
 def grounding_log_odds(model, volumes: torch.Tensor, prompt_sets) -> torch.Tensor:
-    """(n, labels) the grounding head's image log-odds of each label's positive prompts for each
-    volume of the (n, 1, ...) model inputs: log mean exp over the places of each prompt's map, mean
-    over the label's prompts. One volume at a time (a map per prompt on the input grid)."""
+    """(n, labels, 2) the grounding head's readings of each label's positive prompts for each
+    volume of the (n, 1, ...) model inputs: log mean exp over the places of each prompt's map and
+    the map's maximum, each a mean over the label's prompts (``pooled_grounding``). One volume at a
+    time (a map per prompt on the input grid)."""
     device = next(model.parameters()).device
     vectors, owner = positive_phrases(model, prompt_sets)
     rows = []
@@ -101,24 +104,27 @@ def grounding_log_odds(model, volumes: torch.Tensor, prompt_sets) -> torch.Tenso
 
 @torch.no_grad()
 def pooled_grounding(model, patches, voxels, phrases, owner, labels: int) -> torch.Tensor:
-    """(labels,) one volume's grounding log-odds (see ``grounding_log_odds``) from its grounding
-    patches and voxel features and the (1, t, hidden) positive prompts ``phrases`` of ``owner``."""
+    """(labels, 2) one volume's grounding readings (see ``grounding_log_odds``) from its grounding
+    patches and voxel features and the (1, t, hidden) positive prompts ``phrases`` of ``owner``:
+    [log mean exp, maximum] of each prompt's map, averaged over each label's prompts."""
     logits = model.grounding_logits(patches, phrases, voxels)[0]
-    pooled = torch.logsumexp(logits, -1) - math.log(logits.shape[-1])  # (t,)
-    per_label = torch.zeros(labels, device=pooled.device).index_add_(0, owner, pooled)
-    return per_label / torch.bincount(owner, minlength=labels).clamp_min(1)
+    pooled = torch.stack([torch.logsumexp(logits, -1) - math.log(logits.shape[-1]), logits.amax(-1)], -1)  # (t, 2)
+    per_label = torch.zeros(labels, 2, device=pooled.device).index_add_(0, owner, pooled)
+    return per_label / torch.bincount(owner, minlength=labels).clamp_min(1)[:, None]
 
 
 def combined_log_odds(global_log_odds: torch.Tensor, grounding: torch.Tensor | None, labels,
                       calibration) -> torch.Tensor:
     """(n, labels): where ``calibration`` (label -> [weight of the global log-odds, weight of the
-    grounding log-odds, bias]) knows a label and ``grounding`` is given, their weighed sum; else the
-    global log-odds."""
+    grounding head's log mean exp, weight of its maximum, bias]; or, from older checkpoints, [global,
+    log mean exp, bias]) knows a label and ``grounding`` (n, labels, 2) is given, their weighed sum;
+    else the global log-odds."""
     out = global_log_odds.clone()
     if grounding is None or not calibration:
         return out
     for j, label in enumerate(labels):
         if label in calibration:
-            a, b, c = calibration[label]
-            out[:, j] = a * global_log_odds[:, j] + b * grounding[:, j] + c
+            *weights, bias = calibration[label]
+            readings = [global_log_odds[:, j], *grounding[:, j].unbind(-1)][: len(weights)]
+            out[:, j] = sum(w * r for w, r in zip(weights, readings)) + bias
     return out

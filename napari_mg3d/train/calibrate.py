@@ -38,9 +38,10 @@ def calibrate_alignment(model, dataset, cases: int = 256, batch_size: int = 8) -
 
 @torch.no_grad()
 def finding_scores(model, dataset, prompt_sets, cases: int = 256, batch_size: int = 8):
-    """(global, grounding or None, stated): (n, labels) log-odds of each label's prompts for up to
-    ``cases`` cases of ``dataset``, and what each case's report states (the labeller: 1 present or
-    uncertain, else 0), as the findings objective reads it."""
+    """(global, grounding or None, stated): (n, labels) log-odds of each label's prompts, (n,
+    labels, 2) the grounding head's readings of them (``zeroshot.grounding_log_odds``), for up to
+    ``cases`` cases of ``dataset``, and (n, labels) what each case's report states (the labeller:
+    1 present or uncertain, else 0), as the findings objective reads it."""
     from ..data.dataset import batches
     from ..inference.zeroshot import global_log_odds, grounding_log_odds
     from ..knowledge.labels import label_report
@@ -75,9 +76,10 @@ def logistic_fit(features: torch.Tensor, targets: torch.Tensor, l2: float = 1.0,
 
 
 def calibrate_findings(model, dataset, prompt_sets, cases: int = 256) -> dict[str, list[float]]:
-    """For a model with a grounding head: label -> [weight of the global log-odds, weight of the
-    grounding head's, bias], a logistic fit on up to ``cases`` training cases against what their
-    reports state, for each label that some and not all of those reports state. Empty otherwise."""
+    """For a model with a grounding head: label -> [weight of the global log-odds, of the grounding
+    head's log mean exp, of its maximum, bias] (``inference.zeroshot.combined_log_odds``), a
+    logistic fit on up to ``cases`` training cases against what their reports state, for each label
+    that some and not all of those reports state. Empty otherwise."""
     if not model.config.grounding or len(dataset) < 2:
         return {}
     was_training = model.training
@@ -87,7 +89,7 @@ def calibrate_findings(model, dataset, prompt_sets, cases: int = 256) -> dict[st
     out = {}
     for j, p in enumerate(prompt_sets):
         if 0 < stated[:, j].sum() < len(stated):
-            w = logistic_fit(torch.stack([scores[:, j], grounded[:, j]], 1), stated[:, j])
+            w = logistic_fit(torch.cat([scores[:, j, None], grounded[:, j]], 1), stated[:, j])
             out[p.label] = [round(float(v), 6) for v in w]
     return out
 

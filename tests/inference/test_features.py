@@ -13,7 +13,7 @@ REPORT = ("Findings: There is a small right pleural effusion. A 6 mm nodule in t
 SETS = [PromptSet("Effusion", ("Pleural effusion.", "There is fluid in the pleural space."), ("No effusion.",)),
         PromptSet("Nodule", ("A lung nodule.",), ("No nodule.",)),
         PromptSet("Cardiomegaly", ("The heart is enlarged.",), ("Normal heart size.",))]
-CALIBRATION = {"Nodule": [0.5, 1.0, -2.0], "Effusion": [1.0, 0.3, 0.1]}
+CALIBRATION = {"Nodule": [0.5, 1.0, 0.4, -2.0], "Effusion": [1.0, 0.3, -0.2, 0.1]}
 
 
 @pytest.fixture(scope="module")

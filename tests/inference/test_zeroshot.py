@@ -8,11 +8,15 @@ from napari_mg3d.knowledge.prompts import PromptSet
 
 def test_combined_log_odds_weigh_only_the_labels_the_calibration_knows():
     global_odds = torch.tensor([[1.0, -2.0], [0.5, 3.0]])
-    grounding = torch.tensor([[4.0, 1.0], [-1.0, 0.0]])
-    calibration = {"B": [0.5, 2.0, -1.0]}
+    # (cases, labels, [log mean exp, maximum])
+    grounding = torch.tensor([[[4.0, 6.0], [1.0, 5.0]], [[-1.0, 2.0], [0.0, 0.5]]])
+    calibration = {"B": [0.5, 2.0, 3.0, -1.0]}
     out = combined_log_odds(global_odds, grounding, ["A", "B"], calibration)
     assert torch.equal(out[:, 0], global_odds[:, 0])
-    assert torch.allclose(out[:, 1], torch.tensor([0.5 * -2 + 2 * 1 - 1, 0.5 * 3 + 0 - 1]))
+    assert torch.allclose(out[:, 1], torch.tensor([0.5 * -2 + 2 * 1 + 3 * 5 - 1, 0.5 * 3 + 0 + 3 * 0.5 - 1]))
+    # a calibration from before the maximum joined: [global, log mean exp, bias]
+    old = combined_log_odds(global_odds, grounding, ["A", "B"], {"B": [0.5, 2.0, -1.0]})
+    assert torch.allclose(old[:, 1], torch.tensor([0.5 * -2 + 2 * 1 - 1, 0.5 * 3 + 0 - 1]))
     assert torch.equal(combined_log_odds(global_odds, None, ["A", "B"], calibration), global_odds)
     assert torch.equal(combined_log_odds(global_odds, grounding, ["A", "B"], {}), global_odds)
 
@@ -28,14 +32,17 @@ def test_grounding_log_odds_pool_each_prompts_map_and_average_a_labels_prompts()
             PromptSet("Nodule", ("A lung nodule.",), ("No nodule.",))]
     x = torch.rand(2, 1, 64, 64, 64)
     odds = grounding_log_odds(model, x, sets)
-    assert odds.shape == (2, 2)
+    assert odds.shape == (2, 2, 2)
     with torch.no_grad():
         vectors = phrase_vectors(model, ["Pleural effusion.", "There is fluid in the pleural space.", "A lung nodule."])
         x1 = x[1:]
         logits = model.grounding_logits(model.grounding_head.patches(model.vision_encoder(x1)), vectors[None],
                                         model.grounding_voxels(x1))[0]
     pooled = torch.logsumexp(logits, -1) - math.log(64**3)
-    assert torch.allclose(odds[1], torch.stack([pooled[:2].mean(), pooled[2]]), atol=1e-4)
+    assert torch.allclose(odds[1, :, 0], torch.stack([pooled[:2].mean(), pooled[2]]), atol=1e-4)
+    peak = logits.max(-1).values
+    assert torch.allclose(odds[1, :, 1], torch.stack([peak[:2].mean(), peak[2]]), atol=1e-4)
+    assert (odds[..., 1] >= odds[..., 0]).all()  # a maximum is never below a mean
     assert not torch.allclose(odds[0], odds[1])  # each volume its own
 
 
@@ -58,7 +65,8 @@ def test_zeroshot_of_a_calibrated_checkpoint_joins_the_grounding_heads_findings(
     volume = read_volume(path)
     sets = [PromptSet("Effusion", ("Pleural effusion.",), ("No effusion.",)), PromptSet("Nodule", ("A nodule.",), ("No nodule.",))]
     plain = zeroshot(Loaded(model, profile, None), volume, sets)
-    calibrated = zeroshot(Loaded(model, profile, None, calibration={"Nodule": [0.0, 1.0, -2.0]}), volume, sets)
+    calibrated = zeroshot(Loaded(model, profile, None, calibration={"Nodule": [0.0, 1.0, 0.5, -2.0]}), volume, sets)
     grounding = grounding_log_odds(model, model_input(volume, profile), sets)[0]
     assert calibrated["Effusion"] == plain["Effusion"]  # not calibrated: the global prompt pair alone
-    assert math.isclose(calibrated["Nodule"], torch.sigmoid(grounding[1] - 2.0).item(), rel_tol=1e-5)
+    expected = torch.sigmoid(grounding[1, 0] + 0.5 * grounding[1, 1] - 2.0).item()
+    assert math.isclose(calibrated["Nodule"], expected, rel_tol=1e-5)

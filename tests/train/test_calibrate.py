@@ -52,8 +52,9 @@ def test_findings_calibration_weighs_what_a_grounding_head_finds(tmp_path):
     calibration = calibrate_findings(model, data, prompts)
     assert model.training  # the model's mode is kept
     _, grounded, stated = finding_scores(model.eval(), data, prompts)
-    assert grounded.shape == stated.shape == (6, len(prompts))
-    # a weight triple for each label that some but not all reports state, none for the others
+    assert grounded.shape == (6, len(prompts), 2) and stated.shape == (6, len(prompts))
+    # weights of the global log-odds, the maps' log mean exp and maximum, and a bias, for each label
+    # that some but not all reports state; none for the others
     mixed = {p.label for j, p in enumerate(prompts) if 0 < stated[:, j].sum() < 6}
-    assert mixed and set(calibration) == mixed and all(len(w) == 3 for w in calibration.values())
+    assert mixed and set(calibration) == mixed and all(len(w) == 4 for w in calibration.values())
     assert calibrate_findings(create_model("mg3d-tiny", device="cpu", grounding=False), data, prompts) == {}
