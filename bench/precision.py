@@ -19,22 +19,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import print_table  # noqa: E402
-from throughput import text_folder  # noqa: E402
+from throughput import synthetic_items, text_folder  # noqa: E402
 
 
 def one_batch(module, batch_size: int, size):
-    import numpy as np
+    """A collated batch of ``synthetic_items`` on the module's device."""
     import torch
 
     from napari_mg3d.data.dataset import collate
-    from napari_mg3d.data.synthetic import make_case
 
-    inputs = module.report_inputs()
-    rng = np.random.default_rng(0)
-    items = [{"id": str(i), "index": i, "volume": rng.random((1, *size), dtype=np.float32),
-              "report": (report := make_case(i, shape=(8, 16, 16)).report), "labels": {}, "text": inputs(report)}
-             for i in range(batch_size)]
-    batch = collate(items, inputs.pad_id)
+    batch = collate(synthetic_items(module, batch_size, size), module.report_inputs().pad_id)
     return {k: v.to(module.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
@@ -73,10 +67,10 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     variants = ["float32", "tf32", "bf16"] if device.type == "cuda" else ["float32", "bf16"]
+    torch.manual_seed(0)  # the text encoder's random weights too: the same figures run to run
     with tempfile.TemporaryDirectory() as tmp:
         text = text_folder(args.model, args.tokenizer, Path(tmp))
         settings = TrainConfig(model=args.model, model_overrides={"text.name": text}).to_dict()
-        torch.manual_seed(0)
         module = PretrainModule(settings).to(device)
     module.train()
     for layer in module.modules():

@@ -41,6 +41,20 @@ def text_folder(model_name: str, tokenizer: str | None, folder: Path) -> str:
     return str(folder)
 
 
+def synthetic_items(module, n: int, size) -> list[dict]:
+    """``n`` dataset items for ``module``: random volumes of ``size`` and synthetic reports with
+    the module's report inputs (what ``CaseDataset`` items hold)."""
+    import numpy as np
+
+    from napari_mg3d.data.synthetic import make_case
+
+    inputs = module.report_inputs()
+    rng = np.random.default_rng(0)
+    return [{"id": str(i), "index": i, "volume": rng.random((1, *size), dtype=np.float32),
+             "report": (report := make_case(i, shape=(8, 16, 16)).report), "labels": {}, "text": inputs(report)}
+            for i in range(n)]
+
+
 class Timer:
     def __init__(self, warmup: int):
         import lightning as L
@@ -65,11 +79,9 @@ def measure(model_name: str, text: str, variant: str, batch: int, steps: int, wa
     import resource
 
     import lightning as L
-    import numpy as np
     import torch
 
     from napari_mg3d.data.dataset import collate
-    from napari_mg3d.data.synthetic import make_case
     from napari_mg3d.model.config import get_config
     from napari_mg3d.train.config import TrainConfig
     from napari_mg3d.train.module import PretrainModule
@@ -80,13 +92,9 @@ def measure(model_name: str, text: str, variant: str, batch: int, steps: int, wa
                            max_steps=warmup + steps).to_dict()
     module = PretrainModule(settings)
     module.model.vision_encoder.checkpointing = module.model.mim_swin_unter_head.checkpointing = extra == "ckpt"
-    inputs = module.report_inputs()
-    rng = np.random.default_rng(0)
-    items = [{"id": str(i), "index": i, "volume": rng.random((1, *config.image_size), dtype=np.float32),
-              "report": (report := make_case(i, shape=(8, 16, 16)).report), "labels": {}, "text": inputs(report)}
-             for i in range(16)]
-    loader = torch.utils.data.DataLoader(items, batch_size=batch, shuffle=True, drop_last=True,
-                                         collate_fn=lambda rows: collate(rows, inputs.pad_id))
+    pad_id = module.report_inputs().pad_id
+    loader = torch.utils.data.DataLoader(synthetic_items(module, 16, config.image_size), batch_size=batch,
+                                         shuffle=True, drop_last=True, collate_fn=lambda rows: collate(rows, pad_id))
     timer = Timer(warmup)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
