@@ -47,15 +47,50 @@ class SwinBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
+    STREAM = True  # without gradients on a CPU, ``streamed`` (False: the whole-tensor path, to compare)
+    STREAM_WINDOWS = 16  # windows attended at a time, and
+    STREAM_TOKENS = 4096  # tokens through the MLP at a time, by ``streamed``
+
     def forward(self, x):  # (b, d, h, w, c)
         b, d, h, w, c = x.shape
         window, shift = clip_window((d, h, w), self.window_size, self.shift_size)
         plan = window_plan((d, h, w), window, shift, str(x.device))
+        if self.STREAM and x.device.type == "cpu" and not torch.is_grad_enabled():
+            return self.streamed(x, plan)
         y = self.norm1(x).view(b, d * h * w, c)
         y = torch.cat([y, y.new_zeros(b, 1, c)], 1)  # the token that padding slots read
         y = self.attn(y.index_select(1, plan.gather), plan)
         x = x + y.index_select(1, plan.scatter).view(b, d, h, w, c)
         return x + self.mlp(self.norm2(x))
+
+    def streamed(self, x, plan):
+        """The same block without gradients, a few windows (then a few thousand tokens) at a time
+        from reading them to adding the result back: on a CPU, whose memory bandwidth the
+        whole-tensor passes are bound by, the intermediates stay in the cache (Swin-B on a
+        CT-RATE input: about a quarter less time, and less memory)."""
+        b, d, h, w, c = x.shape
+        tokens = d * h * w
+        out = x.clone(memory_format=torch.contiguous_format)
+        masks = self.attn.masks(plan, x.dtype)
+        step = self.STREAM_WINDOWS * plan.n
+        for i in range(b):
+            source, target = x[i].reshape(tokens, c), out[i].view(tokens, c)
+            for start, stop, mask in masks:
+                for first in range(start * plan.n, stop * plan.n, step):
+                    index = plan.gather[first:min(first + step, stop * plan.n)]
+                    pad = index == tokens  # padding slots: zero tokens after the norm
+                    y = self.norm1(source.index_select(0, index.clamp(max=tokens - 1)))
+                    padded = bool(pad.any())
+                    if padded:
+                        y[pad] = 0
+                    y = self.attn.attend(y, plan.n, mask)
+                    if padded:
+                        index, y = index[~pad], y[~pad]
+                    target.index_add_(0, index, y)
+            for first in range(0, tokens, self.STREAM_TOKENS):
+                part = target[first:first + self.STREAM_TOKENS]
+                part += self.mlp(self.norm2(part))
+        return out
 
 
 class PatchMerging(nn.Module):

@@ -8,6 +8,9 @@ Same parameters and the same results as MONAI's ``WindowAttention`` (relative po
   ever materialised;
 - padding, cyclic shift and window partition are one gather with a precomputed index, and their
   inverse another, instead of six copies of the feature map;
+- without gradients on a CPU (``SwinBlock.streamed``), a few windows at a time from gathering
+  their tokens to adding the projection back, so that the large intermediates (q, k, v, scores'
+  inputs, the projection) stay in the cache instead of crossing memory whole (``attend``);
 - for shifted windows, the windows are ordered by the mask they need. Only the last window along
   each shifted axis straddles the cyclic wrap, so there are at most 8 groups (interior windows need
   no mask at all), each a contiguous range attended with one (heads, n, n) mask.
@@ -124,6 +127,20 @@ class WindowAttention(nn.Module):
         columns of the full window's index; so do we, to give the same numbers."""
         index = self.relative_position_index[:n, :n].reshape(-1)
         return self.relative_position_bias_table[index].view(n, n, -1).permute(2, 0, 1)
+
+    def masks(self, plan: WindowPlan, dtype) -> list:
+        """[(start, stop, (1, heads, n, n) additive mask)] per window group: the position bias, plus
+        the region mask of the group's shifted windows."""
+        bias = self.position_bias(plan.n).to(dtype).unsqueeze(0)
+        return [(start, stop, bias if mask is None else bias + mask.to(dtype)) for start, stop, mask in plan.groups]
+
+    def attend(self, x: torch.Tensor, n: int, mask: torch.Tensor) -> torch.Tensor:
+        """``x``: (windows * n, c) tokens of some windows that share ``mask``; returns the same shape."""
+        c, heads = x.shape[1], self.num_heads
+        windows = x.shape[0] // n
+        q, k, v = self.qkv(x).view(windows, n, 3, heads, c // heads).permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
+        return self.proj(out.transpose(1, 2).reshape(windows * n, c))
 
     def forward(self, x: torch.Tensor, plan: WindowPlan) -> torch.Tensor:
         """``x``: (batch, windows * n, c) tokens in the plan's window order."""

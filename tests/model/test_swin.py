@@ -74,3 +74,31 @@ def test_activation_checkpointing_gives_the_same_gradients():
         results.append([out.detach()] + [p.grad.clone() for p in [*encoder.parameters(), *decoder.parameters()]])
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(*results))
 
+
+
+@pytest.mark.parametrize("size", [(44, 30, 36), (30, 26, 34)])
+def test_without_gradients_on_a_cpu_the_streamed_blocks_give_the_whole_tensor_result(size, monkeypatch):
+    """Inference streams a few windows (then a few thousand tokens) at a time through each block
+    (``SwinBlock.streamed``); training runs the block on whole tensors. Same weights, same input:
+    the same outputs, with chunks that split window groups and a batch of two (small chunks, so
+    that every kind of boundary is crossed at this size)."""
+    from napari_mg3d.model.swin import SwinBlock
+
+    monkeypatch.setattr(SwinBlock, "STREAM_WINDOWS", 3)
+    monkeypatch.setattr(SwinBlock, "STREAM_TOKENS", 1000)
+    torch.manual_seed(0)
+    encoder = SwinEncoder(embed_dim=12).eval()
+    for p in encoder.parameters():
+        p.requires_grad_(False)
+    x = torch.randn(2, 1, *size)
+    calls = []
+    original = SwinBlock.streamed
+    monkeypatch.setattr(SwinBlock, "streamed", lambda self, *a: calls.append(1) or original(self, *a))
+    with torch.enable_grad():
+        whole = encoder(x)
+    assert not calls
+    with torch.no_grad():
+        streamed = encoder(x)
+    assert len(calls) == 8  # every block of the four stages
+    for a, b in zip(whole, streamed):
+        assert (a - b).abs().max() <= 1e-5
