@@ -14,14 +14,14 @@ import torch
 def attention_maps(loaded, volume, report: str = "", phrases=(), refine: bool = False, features=None) -> list:
     """[(AttentionMap, heat)]: one per report sentence and typed phrase; ``heat`` is float32 on the
     volume's (z, y, x) grid, so it overlays the volume in world millimetres."""
-    from .attention import on_volume_grid, sentence_maps
+    from .attention import on_volume_grids, sentence_maps
     from .features import features_for
 
     if refine:
         loaded.require("refined maps (Grad-CAM of the report-volume score)")
     case = features_for(loaded, volume, features)
     maps = sentence_maps(loaded.model, None, report, phrases, refine, features=case)
-    return [(m, on_volume_grid(m, volume, loaded.profile)) for m in maps]
+    return list(zip(maps, on_volume_grids(maps, volume, loaded.profile)))
 
 
 def findings(loaded, volume, prompt_sets=None, features=None) -> tuple[dict[str, float], list[str]]:

@@ -138,11 +138,21 @@ def gradient_maps(model, volume_input: torch.Tensor, texts: list[str]) -> list[n
 
 def on_volume_grid(amap: AttentionMap, volume, profile) -> np.ndarray:
     """The map resampled onto the volume's (z, y, x) grid: float32, overlays it in world mm."""
-    import torch.nn.functional as F
+    return on_volume_grids([amap], volume, profile)[0]
 
-    from ..data.restore import to_original_grid
 
-    size = profile.encoder_shape
-    grid = torch.from_numpy(amap.grid[None, None].astype(np.float32))
-    fine = F.interpolate(grid, size=size, mode="trilinear", align_corners=False)[0, 0].numpy()
-    return to_original_grid(fine, volume.geometry, volume.array.shape, profile, fill=float(amap.grid.min()))
+def on_volume_grids(maps: list[AttentionMap], volume, profile) -> list[np.ndarray]:
+    """Each map upsampled trilinearly onto the profile's grid, then resampled onto the volume's
+    (z, y, x) grid (``data.restore.upsampled_to_original_grid``: for an axis-aligned volume both
+    in one pass of three small matrices); outside the model's field of view, the map's minimum."""
+    from ..data.restore import upsampled_to_original_grid
+
+    if not maps:
+        return []
+    out = []
+    for shape in dict.fromkeys(m.grid.shape for m in maps):  # refined and plain maps differ in grid
+        group = [k for k, m in enumerate(maps) if m.grid.shape == shape]
+        heats = upsampled_to_original_grid(np.stack([maps[k].grid for k in group]), volume.geometry,
+                                           volume.array.shape, profile)
+        out += list(zip(group, heats))
+    return [heat for _, heat in sorted(out, key=lambda pair: pair[0])]

@@ -61,3 +61,44 @@ def test_each_map_of_a_stack_comes_back_as_it_would_alone_nearest_or_linear():
         assert 0.2 < inside.mean() < 1.0
     # a leading axis of any shape comes back as it went
     assert restore.to_original_grid(maps.reshape(5, 1, *maps.shape[1:]), geometry, shape, profile).shape == (5, 1, *shape)
+
+
+DIRECTIONS = [np.eye(3), np.diag([-1.0, -1.0, 1.0]), np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]),
+              np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])]
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_the_separable_path_gives_what_simpleitk_resampling_gives(direction):
+    """Axis-aligned volumes (flipped, permuted) take three small matrices instead of SimpleITK's
+    resampler: the same values, and the fill outside the model's field of view."""
+    profile = get_profile("ct-rate")
+    shape = (30, 44, 36)
+    geometry = Geometry((0.9, 0.8, 2.5), (-20.0, 15.0, 100.0), tuple(direction.ravel()))
+    maps = np.random.default_rng(0).random((3, *profile.encoder_shape)).astype(np.float32)
+    fast = restore.to_original_grid(maps, geometry, shape, profile, fill=-1.0)
+    slow = restore._by_simpleitk(maps, geometry, shape, profile, False, -1.0)
+    assert 0.05 < (slow == -1.0).mean() < 0.95  # both inside and outside the field of view
+    np.testing.assert_allclose(fast, slow, atol=1e-5)
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS[1:] + [None])
+def test_a_coarse_map_upsampled_then_resampled_in_one_pass(direction):
+    """``upsampled_to_original_grid``: what ``F.interpolate`` onto the model grid then SimpleITK onto
+    the volume's grid give, each map with its own minimum outside; an oblique volume (None) takes
+    that route itself."""
+    import torch
+    import torch.nn.functional as F
+    profile = get_profile("ct-rate")
+    shape = (26, 30, 34)
+    if direction is None:
+        c, s = np.cos(np.radians(20)), np.sin(np.radians(20))
+        direction = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    geometry = Geometry((1.6, 1.4, 3.0), (5.0, -5.0, 0.0), tuple(direction.ravel()))
+    grids = np.random.default_rng(1).random((5, 4, 3, 4)).astype(np.float32)
+    got = restore.upsampled_to_original_grid(grids, geometry, shape, profile)
+    for grid, heat in zip(grids, got):
+        fine = F.interpolate(torch.from_numpy(grid)[None, None], size=profile.encoder_shape, mode="trilinear",
+                             align_corners=False)[0].numpy()
+        expected = restore._by_simpleitk(fine, geometry, shape, profile, False, float(grid.min()))[0]
+        np.testing.assert_allclose(heat, expected, atol=1e-5)
+        assert (heat == grid.min()).any()
