@@ -86,7 +86,7 @@ class SwinBlock(nn.Module):
                     y = self.attn.attend(y, plan.n, mask)
                     if padded:
                         index, y = index[~pad], y[~pad]
-                    target.index_add_(0, index, y)
+                    target.index_add_(0, index, y.to(target.dtype))
             for first in range(0, tokens, self.STREAM_TOKENS):
                 part = target[first:first + self.STREAM_TOKENS]
                 part += self.mlp(self.norm2(part))

@@ -139,7 +139,7 @@ class WindowAttention(nn.Module):
         c, heads = x.shape[1], self.num_heads
         windows = x.shape[0] // n
         q, k, v = self.qkv(x).view(windows, n, 3, heads, c // heads).permute(2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype), scale=self.scale)
         return self.proj(out.transpose(1, 2).reshape(windows * n, c))
 
     def forward(self, x: torch.Tensor, plan: WindowPlan) -> torch.Tensor:

@@ -102,3 +102,25 @@ def test_without_gradients_on_a_cpu_the_streamed_blocks_give_the_whole_tensor_re
     assert len(calls) == 8  # every block of the four stages
     for a, b in zip(whole, streamed):
         assert (a - b).abs().max() <= 1e-5
+
+
+def test_the_streamed_blocks_under_cpu_autocast_match_the_whole_tensor_path():
+    """Validation inside a bf16-mixed run on a CPU is a no-gradient pass under autocast: the
+    streamed blocks take bf16 intermediates into float32 features, as the whole-tensor path does."""
+    from napari_mg3d.model.swin import SwinBlock
+
+    torch.manual_seed(0)
+    encoder = SwinEncoder(embed_dim=12).eval()
+    x = torch.randn(1, 1, 30, 26, 34)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.no_grad():
+            streamed = encoder(x)
+        SwinBlock.STREAM = False
+        try:
+            with torch.no_grad():
+                whole = encoder(x)
+        finally:
+            SwinBlock.STREAM = True
+    for a, b in zip(whole, streamed):
+        assert a.dtype == b.dtype
+        assert (a.float() - b.float()).abs().max() <= 0.05 * a.float().abs().max()
