@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import resource
 import statistics
 import sys
 import tempfile
@@ -71,16 +70,19 @@ def _run(which: str, size, embed: int, repeat: int, weights: str, out: str, queu
     model.load_state_dict(torch.load(weights, weights_only=True))
     model.eval()
     x = torch.load(out + ".input", weights_only=True)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    from case import Peak  # RSS sampled while the forwards run: the process's lifetime maximum
+    # (ru_maxrss) can predate them (loading the weights), which hid a forward's smaller peak
+
     times = []
-    with torch.no_grad():
+    with torch.no_grad(), Peak() as rss:
         for _ in range(repeat):
             t = time.perf_counter()
             outputs = model(x)
             times.append(time.perf_counter() - t)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            del outputs
+        outputs = model(x)
     torch.save([o.contiguous() for o in outputs], out)
-    queue.put((times, (peak - base) / 1024))
+    queue.put((times, (rss.peak - rss.start_rss) / 2**20))
 
 
 def main() -> None:
