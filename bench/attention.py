@@ -66,6 +66,7 @@ def main() -> None:
     from napari_mg3d.inference.attention import on_volume_grid, sentence_maps
     from napari_mg3d.inference.encode import load_model, model_input
     from napari_mg3d.inference.outline import FRACTION, body_mask, level_for, outline
+    from napari_mg3d.inference.outline_quality import dice
     from napari_mg3d.io.volume import read_volume
     from napari_mg3d.knowledge.labels import label_report
 
@@ -115,8 +116,7 @@ def main() -> None:
                 hits[(finding, method, "mass")].append(float(heat[mask].sum() / total) if total > 0 else 0.0)
                 if method == "map":  # (dice, outline ml, mask ml)
                     shape = outline(heat, volume, naming[0].text, body, level_for(levels, naming[0].text) if levels else fraction)
-                    dice = 2 * (shape.mask & mask).sum() / max(1, shape.mask.sum() + mask.sum())
-                    shapes[finding].append((float(dice), shape.ml, float(mask.sum()) * voxel_ml))
+                    shapes[finding].append((dice(shape.mask, mask), shape.ml, float(mask.sum()) * voxel_ml))
             chance_volume[finding].append((mask.mean(), near.mean()))
     table, overall = [], defaultdict(list)
     fmt = lambda h: f"{np.mean(h):.3f}" if len(h) else "-"  # noqa: E731

@@ -65,7 +65,8 @@ def _stated_maps(model, profile, cases, limit: int):
         model.train(was_training)
 
 
-def _dice(mask: np.ndarray, truth: np.ndarray) -> float:
+def dice(mask: np.ndarray, truth: np.ndarray) -> float:
+    """The overlap of two bool masks: 2 |A and B| / (|A| + |B|), 0 when both are empty."""
     return float(2 * (mask & truth).sum() / max(1, mask.sum() + truth.sum()))
 
 
@@ -81,12 +82,12 @@ def choose_levels(model, profile, cases, limit: int = 32) -> dict[str, float]:
     found = defaultdict(list)
     for label, heat, truth, _, text, body in _stated_maps(model, profile, cases, limit):
         if named_label(text) == label:
-            found[label].append([_dice(outline_mask(heat, body, level), truth) for level in LEVELS])
+            found[label].append([dice(outline_mask(heat, body, level), truth) for level in LEVELS])
     chosen = {}
     for label, v in sorted(found.items()):
-        dice = np.mean(v, 0)
-        if len(v) >= MIN_CASES and dice.max() > 0:
-            chosen[label] = LEVELS[int(np.argmax(dice))]
+        mean = np.mean(v, 0)
+        if len(v) >= MIN_CASES and mean.max() > 0:
+            chosen[label] = LEVELS[int(np.argmax(mean))]
     return chosen
 
 
@@ -100,7 +101,7 @@ def measure(model, profile, cases, limit: int = 64, levels: dict | None = None) 
     for label, heat, truth, volume, text, body in _stated_maps(model, profile, cases, limit):
         shape = outline(heat, volume, text, body, level_for(levels, text))
         truth_ml = float(truth.sum()) * float(np.prod(volume.geometry.spacing)) / 1000
-        found[label].append((_dice(shape.mask, truth), abs(shape.ml - truth_ml) / max(truth_ml, 1e-6)))
+        found[label].append((dice(shape.mask, truth), abs(shape.ml - truth_ml) / max(truth_ml, 1e-6)))
     return {label: {"cases": len(v), "dice": round(float(np.mean([d for d, _ in v])), 4),
                     "ml_error": round(float(np.median([e for _, e in v])), 4)} for label, v in sorted(found.items())}
 

@@ -42,8 +42,9 @@ def time_remaining(trainer) -> float | None:
 
 def budget_spent(trainer) -> float | None:
     """The share (0 to 1) of the run's time budget spent, or None without one."""
-    remaining = time_remaining(trainer)
+    timer = _timer(trainer)
+    remaining = None if timer is None else timer.time_remaining()
     if remaining is None:
         return None
-    elapsed = _timer(trainer).time_elapsed()
+    elapsed = timer.time_elapsed()
     return min(1.0, elapsed / max(elapsed + remaining, 1e-9))
