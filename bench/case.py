@@ -225,19 +225,14 @@ def main() -> int:
 def maps_one_at_a_time(loaded, volume, report, features):
     """The maps as they were resampled before: each upsampled onto the model grid
     (``F.interpolate``), then SimpleITK's resampler onto the CT's grid."""
-    import torch
-    import torch.nn.functional as F
-
-    from napari_mg3d.data.restore import _by_simpleitk
+    from napari_mg3d.data.restore import upsampled_by_simpleitk
     from napari_mg3d.inference.attention import sentence_maps
 
-    out = []
-    for m in sentence_maps(loaded.model, None, report, features=features):
-        grid = torch.from_numpy(m.grid[None, None].astype(np.float32))
-        fine = F.interpolate(grid, size=loaded.profile.encoder_shape, mode="trilinear", align_corners=False)
-        out.append((m, _by_simpleitk(fine[0].numpy(), volume.geometry, volume.array.shape, loaded.profile, False,
-                                     float(m.grid.min()))[0]))
-    return out
+    maps = sentence_maps(loaded.model, None, report, features=features)
+    grids = [m.grid for m in maps]
+    heats = upsampled_by_simpleitk(grids, volume.geometry, volume.array.shape, loaded.profile,
+                                   [float(g.min()) for g in grids])
+    return list(zip(maps, heats))
 
 
 def _load_average() -> str:

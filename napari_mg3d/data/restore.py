@@ -34,20 +34,25 @@ def upsampled_to_original_grid(grids: np.ndarray, geometry, shape_zyx, profile: 
     profile's final grid (``F.interpolate``, ``align_corners=False``), then resampled linearly onto
     the original grid, as ``to_original_grid`` does. ``fill``: the value outside the model's field
     of view, one per map (default: each map's minimum). Returns float32 (n, z, y, x)."""
-    import torch
-    import torch.nn.functional as F
-
     profile = get_profile(profile)
     grids = np.asarray(grids, dtype=np.float32)
     fills = grids.reshape(len(grids), -1).min(1) if fill is None else np.broadcast_to(fill, len(grids))
-    size = profile.encoder_shape
-    ups = [_upsampling_matrix(g, s) for g, s in zip(grids.shape[1:], size)]
+    ups = [_upsampling_matrix(g, s) for g, s in zip(grids.shape[1:], profile.encoder_shape)]
     out = _separable(grids, ups, geometry, shape_zyx, profile, fills)
-    if out is not None:
-        return out
+    return out if out is not None else upsampled_by_simpleitk(grids, geometry, shape_zyx, profile, fills)
+
+
+def upsampled_by_simpleitk(grids: np.ndarray, geometry, shape_zyx, profile: Profile, fills) -> np.ndarray:
+    """``upsampled_to_original_grid`` map by map, for any volume: ``F.interpolate`` onto the
+    profile's grid, then SimpleITK's resampler onto the volume's (oblique volumes take it; the
+    benches compare against it)."""
+    import torch
+    import torch.nn.functional as F
+
     out = np.empty((len(grids), *shape_zyx), dtype=np.float32)
     for i, g in enumerate(grids):
-        fine = F.interpolate(torch.from_numpy(g)[None, None], size=size, mode="trilinear", align_corners=False)
+        fine = F.interpolate(torch.from_numpy(np.asarray(g, dtype=np.float32))[None, None], size=profile.encoder_shape,
+                             mode="trilinear", align_corners=False)
         out[i] = _by_simpleitk(fine[0].numpy(), geometry, shape_zyx, profile, False, float(fills[i]))[0]
     return out
 

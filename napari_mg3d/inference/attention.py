@@ -149,10 +149,7 @@ def on_volume_grids(maps: list[AttentionMap], volume, profile) -> list[np.ndarra
 
     if not maps:
         return []
-    out = []
-    for shape in dict.fromkeys(m.grid.shape for m in maps):  # refined and plain maps differ in grid
-        group = [k for k, m in enumerate(maps) if m.grid.shape == shape]
-        heats = upsampled_to_original_grid(np.stack([maps[k].grid for k in group]), volume.geometry,
-                                           volume.array.shape, profile)
-        out += list(zip(group, heats))
-    return [heat for _, heat in sorted(out, key=lambda pair: pair[0])]
+    # the maps of one call share their grid (the token grid, or Grad-CAM's for all of them)
+    heats = upsampled_to_original_grid(np.stack([m.grid for m in maps]), volume.geometry, volume.array.shape,
+                                       profile)
+    return list(heats)

@@ -148,14 +148,13 @@ class WindowAttention(nn.Module):
         n, heads = plan.n, self.num_heads
         qkv = self.qkv(x).view(b * plan.windows, n, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # (b * windows, heads, n, head_dim), windows of a batch item together
-        bias = self.position_bias(n).to(q.dtype).unsqueeze(0)  # 4D, broadcast over windows
-        if len(plan.groups) == 1 and plan.groups[0][2] is None:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=self.scale)
+        masks = self.masks(plan, q.dtype)  # 4D, each broadcast over its group's windows
+        if len(masks) == 1:  # every window the same mask
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=masks[0][2], scale=self.scale)
         else:
             out = torch.empty_like(q)
             qs, ks, vs, os_ = (t.view(b, plan.windows, *t.shape[1:]) for t in (q, k, v, out))
-            for start, stop, mask in plan.groups:
-                attn_mask = bias if mask is None else bias + mask.to(q.dtype)
+            for start, stop, attn_mask in masks:
                 part = F.scaled_dot_product_attention(
                     qs[:, start:stop].flatten(0, 1), ks[:, start:stop].flatten(0, 1), vs[:, start:stop].flatten(0, 1),
                     attn_mask=attn_mask, scale=self.scale,
