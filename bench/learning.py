@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--weight", action="append", default=[], metavar="LOSS=W",
                         help="override one loss weight of the model config, e.g. --weight findings=3 (repeatable)")
+    parser.add_argument("--model", action="append", default=[], metavar="KEY=JSON",
+                        help="override one setting of mg3d-tiny's config, e.g. --model vision.embed_dim=48 (repeatable)")
     args = parser.parse_args()
     from napari_mg3d.data.dataset import CaseDataset
     from napari_mg3d.data.synth_writer import family_module
@@ -70,6 +72,9 @@ def main() -> None:
     for item in args.weight:
         name, _, value = item.partition("=")
         config.model_overrides[f"loss_weights.{name}"] = float(value)
+    for item in args.model:
+        name, _, value = item.partition("=")
+        config.model_overrides[name] = json.loads(value)
     config.trainer["max_time"] = {"minutes": args.minutes}
     t1 = time.time()
     final = run(config)
