@@ -10,11 +10,15 @@ Settings side by side on one GPU: bench/learning_sweep.sh (bench/sweeps/*.jsonl)
 Usage: python bench/learning_sweep.py make DATA [--n 500] [--held-out 100]   (every case, once)
        python bench/learning_sweep.py train DATA SPEC [--device cuda]   (one setting; prints JSON)
 SPEC: JSON with "supervision" (findings | organs | reports), "steps", "batch", "lr", "warmup",
-"family" (trained on), "seed", and model overrides under "model" (e.g. {"loss_weights.regions": 2}).
+"family" (trained on), "seed", and model overrides under "model" (e.g. {"loss_weights.regions": 2});
+"eval_at": steps at which a copy of the model is assessed too (a learning curve from one run; the
+schedule is that of "steps", so the figures at a step are not those of a run as long), "held_out":
+test cases per family (100).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
 import sys
@@ -145,11 +149,7 @@ def train(folder: Path, spec: dict, device: str) -> dict:
     import torch
     from lightning.pytorch.utilities import move_data_to_device
 
-    from napari_mg3d.data.synth_writer import family_module
-    from napari_mg3d.model.capabilities import MIN_LEARNT
-    from napari_mg3d.train.calibrate import calibrate_alignment, calibrate_findings, label_counts
     from napari_mg3d.train.config import load_config
-    from napari_mg3d.train.evaluate import evaluate
     from napari_mg3d.train.module import PretrainModule
     from napari_mg3d.train.schedule import scheduled
 
@@ -169,9 +169,10 @@ def train(folder: Path, spec: dict, device: str) -> dict:
     rng = np.random.default_rng(seed)
     order: list[int] = []
     t = time.time()
-    log, done = [], 0
+    log, done, curve, eval_s = [], 0, [], 0.0
+    held_out = spec.get("held_out", 100)
     for step in range(steps):
-        if time.time() - t > spec.get("max_s", float("inf")):  # cut short (the schedule not run out)
+        if time.time() - t - eval_s > spec.get("max_s", float("inf")):  # cut short (the schedule not run out)
             break
         if len(order) < batch:
             order += list(rng.permutation(len(data)))
@@ -188,17 +189,37 @@ def train(folder: Path, spec: dict, device: str) -> dict:
             print(f"{spec} step {step} {time.time() - t:.0f} s", file=sys.stderr, flush=True)
         if step % 50 == 0 or step == steps - 1:
             log.append({k: round(float(v.detach()), 3) for k, v in losses.items()})
-    seconds = time.time() - t
-    model = module.model.eval()
+        if done in spec.get("eval_at", ()) and done < steps:
+            t_eval = time.time()
+            curve.append({"steps_run": done, "train_s": round(t_eval - t - eval_s),
+                          **assess(copy.deepcopy(module.model), module, data, train_cases, folder, held_out)})
+            print(json.dumps({"spec": spec, **curve[-1]}), file=sys.stderr, flush=True)
+            eval_s += time.time() - t_eval
+    seconds = time.time() - t - eval_s
+    out = {"spec": spec, "steps_run": done, "train_s": round(seconds), "last_losses": log[-1], "first_losses": log[0]}
+    out.update(assess(module.model, module, data, train_cases, folder, held_out))
+    if curve:
+        out["curve"] = curve
+    return out
+
+
+def assess(model, module, data, train_cases: list[dict], folder: Path, held_out: int) -> dict:
+    """Calibrated on the training cases (``model`` changed: pass a copy to go on training), then
+    R@k, AUC of the learnt labels and the pointing game on the held-out cases of each family."""
+    from napari_mg3d.data.synth_writer import family_module
+    from napari_mg3d.knowledge.prompts import prompt_set
+    from napari_mg3d.model.capabilities import MIN_LEARNT
+    from napari_mg3d.train.calibrate import calibrate_alignment, calibrate_findings, label_counts
+    from napari_mg3d.train.evaluate import evaluate
+
+    model = model.eval()
     calibrate_alignment(model, data)
     calibration = calibrate_findings(model, data, module.prompt_sets)
     counts = label_counts([c["report"] for c in train_cases], module.labels)
     learnt = {k for k, v in counts.items() if min(v["positive"], v["negative"]) >= MIN_LEARNT}
-    from napari_mg3d.knowledge.prompts import prompt_set
-
-    out = {"spec": spec, "steps_run": done, "train_s": round(seconds), "last_losses": log[-1], "first_losses": log[0]}
+    out = {}
     for f in "ab":
-        test = pickle.loads((folder / f"test-{f}.pkl").read_bytes())
+        test = pickle.loads((folder / f"test-{f}.pkl").read_bytes())[:held_out]
         shown = sorted(learnt & set(family_module(f).CT_RATE_LABEL.values()))
         r = evaluate(model, dataset(test, "reports"), shown, [prompt_set(n) for n in shown], calibration)
         r.update(pointing(model, test, set(shown)))
