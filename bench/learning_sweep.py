@@ -13,7 +13,10 @@ SPEC: JSON with "supervision" (findings | organs | reports), "steps", "batch", "
 "family" (trained on), "seed", and model overrides under "model" (e.g. {"loss_weights.regions": 2});
 "eval_at": steps at which a copy of the model is assessed too (a learning curve from one run; the
 schedule is that of "steps", so the figures at a step are not those of a run as long), "held_out":
-test cases per family (100).
+test cases per family (100); "save": a folder for each assessed model's checkpoint
+(model-STEPS.safetensors, calibrated as ``mg3d pretrain`` writes it), "levels_from": the manifest of
+the same training cases on disk (``mg3d synth``), where the outline levels are chosen as ``mg3d
+pretrain`` chooses them (needs SimpleITK); then ``bench/attention.py`` measures the saved models.
 """
 
 from __future__ import annotations
@@ -170,7 +173,6 @@ def train(folder: Path, spec: dict, device: str) -> dict:
     order: list[int] = []
     t = time.time()
     log, done, curve, eval_s = [], 0, [], 0.0
-    held_out = spec.get("held_out", 100)
     for step in range(steps):
         if time.time() - t - eval_s > spec.get("max_s", float("inf")):  # cut short (the schedule not run out)
             break
@@ -192,20 +194,21 @@ def train(folder: Path, spec: dict, device: str) -> dict:
         if done in spec.get("eval_at", ()) and done < steps:
             t_eval = time.time()
             curve.append({"steps_run": done, "train_s": round(t_eval - t - eval_s),
-                          **assess(copy.deepcopy(module.model), module, data, train_cases, folder, held_out)})
+                          **assess(copy.deepcopy(module.model), module, data, train_cases, folder, spec, done)})
             print(json.dumps({"spec": spec, **curve[-1]}), file=sys.stderr, flush=True)
             eval_s += time.time() - t_eval
     seconds = time.time() - t - eval_s
     out = {"spec": spec, "steps_run": done, "train_s": round(seconds), "last_losses": log[-1], "first_losses": log[0]}
-    out.update(assess(module.model, module, data, train_cases, folder, held_out))
+    out.update(assess(module.model, module, data, train_cases, folder, spec, done))
     if curve:
         out["curve"] = curve
     return out
 
 
-def assess(model, module, data, train_cases: list[dict], folder: Path, held_out: int) -> dict:
+def assess(model, module, data, train_cases: list[dict], folder: Path, spec: dict, steps: int) -> dict:
     """Calibrated on the training cases (``model`` changed: pass a copy to go on training), then
-    R@k, AUC of the learnt labels and the pointing game on the held-out cases of each family."""
+    R@k, AUC of the learnt labels and the pointing game on the held-out cases of each family; saved
+    when the spec asks."""
     from napari_mg3d.data.synth_writer import family_module
     from napari_mg3d.knowledge.prompts import prompt_set
     from napari_mg3d.model.capabilities import MIN_LEARNT
@@ -217,14 +220,41 @@ def assess(model, module, data, train_cases: list[dict], folder: Path, held_out:
     calibration = calibrate_findings(model, data, module.prompt_sets)
     counts = label_counts([c["report"] for c in train_cases], module.labels)
     learnt = {k for k, v in counts.items() if min(v["positive"], v["negative"]) >= MIN_LEARNT}
+    if spec.get("save"):
+        save(model, module, calibration, counts, spec, steps)
     out = {}
     for f in "ab":
-        test = pickle.loads((folder / f"test-{f}.pkl").read_bytes())[:held_out]
+        test = pickle.loads((folder / f"test-{f}.pkl").read_bytes())[:spec.get("held_out", 100)]
         shown = sorted(learnt & set(family_module(f).CT_RATE_LABEL.values()))
         r = evaluate(model, dataset(test, "reports"), shown, [prompt_set(n) for n in shown], calibration)
         r.update(pointing(model, test, set(shown)))
         out[f"test {f}"] = {k: round(v, 3) for k, v in r.items()}
     return out
+
+
+def save(model, module, calibration: dict, counts: dict, spec: dict, steps: int) -> Path:
+    """The model as ``mg3d pretrain`` exports it (calibration, labels learnt, outline levels where
+    the training cases are on disk), without what only a manifest run knows (held-out outline
+    quality, the training data's summary)."""
+    from napari_mg3d.data.profiles import get_profile
+    from napari_mg3d.model.capabilities import trained_parts
+    from napari_mg3d.model.checkpoint import save_checkpoint
+    from napari_mg3d.model.objectives import loss_weights
+
+    profile = get_profile(PROFILE)
+    levels = {}
+    if spec.get("levels_from") and spec.get("supervision", "findings") in ("findings", "all"):
+        from napari_mg3d.inference.outline_quality import choose_levels
+        from napari_mg3d.io.manifest import read_manifest
+
+        levels = choose_levels(model, profile, read_manifest(spec["levels_from"]))
+    path = Path(spec["save"]) / f"model-{steps}.safetensors"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_checkpoint(model, path, profile=profile.to_dict(), prompts=[p.__dict__ for p in module.prompt_sets],
+                           extra={"step": steps, "source": "ours", "spec": spec,
+                                  "trained": trained_parts(model.config, loss_weights(model.config.loss_weights)),
+                                  "findings_calibration": calibration, "outline_levels": levels,
+                                  "findings_learnt": counts})
 
 
 def main() -> None:
