@@ -221,7 +221,7 @@ def assess(model, module, data, train_cases: list[dict], folder: Path, spec: dic
     counts = label_counts([c["report"] for c in train_cases], module.labels)
     learnt = {k for k, v in counts.items() if min(v["positive"], v["negative"]) >= MIN_LEARNT}
     if spec.get("save"):
-        save(model, module, calibration, counts, spec, steps)
+        save(model, module, data, calibration, counts, spec, steps)
     out = {}
     for f in "ab":
         test = pickle.loads((folder / f"test-{f}.pkl").read_bytes())[:spec.get("held_out", 100)]
@@ -232,7 +232,7 @@ def assess(model, module, data, train_cases: list[dict], folder: Path, spec: dic
     return out
 
 
-def save(model, module, calibration: dict, counts: dict, spec: dict, steps: int) -> Path:
+def save(model, module, data, calibration: dict, counts: dict, spec: dict, steps: int) -> Path:
     """The model as ``mg3d pretrain`` exports it (calibration, labels learnt, outline levels where
     the training cases are on disk), without what only a manifest run knows (held-out outline
     quality, the training data's summary)."""
@@ -254,7 +254,9 @@ def save(model, module, calibration: dict, counts: dict, spec: dict, steps: int)
                            extra={"step": steps, "source": "ours", "spec": spec,
                                   "trained": trained_parts(model.config, loss_weights(model.config.loss_weights)),
                                   "findings_calibration": calibration, "outline_levels": levels,
-                                  "findings_learnt": counts})
+                                  "findings_learnt": counts,
+                                  "region_cases": sum(bool(c.regions) for c in data.cases) if data.regions else 0,
+                                  "organ_cases": sum(c.organs is not None for c in data.cases) if data.organs else 0})
 
 
 def main() -> None:
