@@ -22,6 +22,7 @@ pretrain`` chooses them (needs SimpleITK); then ``bench/attention.py`` measures 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import pickle
 import sys
@@ -221,10 +222,10 @@ def assess(model, module, data, train_cases: list[dict], folder: Path, spec: dic
     counts = label_counts([c["report"] for c in train_cases], module.labels)
     learnt = {k for k, v in counts.items() if min(v["positive"], v["negative"]) >= MIN_LEARNT}
     if spec.get("save"):
-        save(model, module, data, calibration, counts, spec, steps)
+        save(model, module, data, calibration, spec, steps)
     out = {}
     for f in "ab":
-        test = pickle.loads((folder / f"test-{f}.pkl").read_bytes())[:spec.get("held_out", 100)]
+        test = held_out_cases(folder, f)[:spec.get("held_out", 100)]
         shown = sorted(learnt & set(family_module(f).CT_RATE_LABEL.values()))
         r = evaluate(model, dataset(test, "reports"), shown, [prompt_set(n) for n in shown], calibration)
         r.update(pointing(model, test, set(shown)))
@@ -232,14 +233,19 @@ def assess(model, module, data, train_cases: list[dict], folder: Path, spec: dic
     return out
 
 
-def save(model, module, data, calibration: dict, counts: dict, spec: dict, steps: int) -> Path:
-    """The model as ``mg3d pretrain`` exports it (calibration, labels learnt, outline levels where
-    the training cases are on disk), without what only a manifest run knows (held-out outline
+@functools.cache
+def held_out_cases(folder: Path, family: str) -> list[dict]:
+    """The held-out cases of ``family``, read once per run (every assessment reads them)."""
+    return pickle.loads((folder / f"test-{family}.pkl").read_bytes())
+
+
+def save(model, module, data, calibration: dict, spec: dict, steps: int) -> Path:
+    """The model as ``mg3d pretrain`` exports it (``train.pretrain.what_was_learnt``; outline levels
+    where the training cases are on disk), without what only a manifest run knows (held-out outline
     quality, the training data's summary)."""
     from napari_mg3d.data.profiles import get_profile
-    from napari_mg3d.model.capabilities import trained_parts
     from napari_mg3d.model.checkpoint import save_checkpoint
-    from napari_mg3d.model.objectives import loss_weights
+    from napari_mg3d.train.pretrain import what_was_learnt
 
     profile = get_profile(PROFILE)
     levels = {}
@@ -252,11 +258,7 @@ def save(model, module, data, calibration: dict, counts: dict, spec: dict, steps
     path.parent.mkdir(parents=True, exist_ok=True)
     return save_checkpoint(model, path, profile=profile.to_dict(), prompts=[p.__dict__ for p in module.prompt_sets],
                            extra={"step": steps, "source": "ours", "spec": spec,
-                                  "trained": trained_parts(model.config, loss_weights(model.config.loss_weights)),
-                                  "findings_calibration": calibration, "outline_levels": levels,
-                                  "findings_learnt": counts,
-                                  "region_cases": sum(bool(c.regions) for c in data.cases) if data.regions else 0,
-                                  "organ_cases": sum(c.organs is not None for c in data.cases) if data.organs else 0})
+                                  **what_was_learnt(module, data, calibration, levels)})
 
 
 def main() -> None:

@@ -15,11 +15,9 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     from ..data.dataset import CaseDataset
     from ..data.profiles import get_profile
     from ..io.errors import InputError
-    from ..model.capabilities import trained_parts
     from ..model.checkpoint import save_checkpoint
-    from ..model.objectives import loss_weights
     from ..model.config import get_config
-    from .calibrate import calibrate_alignment, calibrate_findings, label_counts
+    from .calibrate import calibrate_alignment, calibrate_findings
     from .familiarity import training_summary
     from .module import PretrainModule
     from .run import checked_cases, fit, held_out_cases, start_run
@@ -53,23 +51,31 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
         save_checkpoint(module.model, final, profile=get_profile(profile).to_dict(),
                         prompts=[p.__dict__ for p in module.prompt_sets],
                         extra={"step": trainer.global_step, "manifest": str(Path(config.manifest).resolve()),
-                               "source": "ours",
-                               "trained": trained_parts(module.model.config,
-                                                        loss_weights(module.model.config.loss_weights)),
-                               # how many training cases had their findings' masks (the region term)
-                               "region_cases": sum(bool(c.regions) for c in data.cases) if data.regions
-                               else 0,
-                               # how many had their organs segmented (the organ term)
-                               "organ_cases": sum(c.organs is not None for c in data.cases) if data.organs
-                               else 0,
-                               "findings_calibration": calibration,
-                               "outline_levels": levels,
+                               "source": "ours", **what_was_learnt(module, data, calibration, levels),
                                # its outlines against the held-out cases' finding masks (the viewer's ml)
                                "outline_quality": measure_outlines(module.model, get_profile(profile), val_cases,
                                                                    levels=levels),
                                # what its training volumes looked like (the viewer's out-of-distribution line)
-                               "training_data": training_summary(module.model, data, get_profile(profile)),
-                               # what each label was learnt from (none: the findings objective was off)
-                               "findings_learnt": label_counts([c.report for c in data.cases], module.labels)
-                               if module.prompts is not None else {}})
+                               "training_data": training_summary(module.model, data, get_profile(profile))})
     return final
+
+
+def what_was_learnt(module, data, calibration: dict, levels: dict) -> dict:
+    """A pre-trained checkpoint's record of its training: the parts trained, how many training
+    cases (``data``, a CaseDataset) gave finding masks and organ maps, the findings' calibration,
+    the outline levels and what each label was learnt from."""
+    from ..model.capabilities import trained_parts
+    from ..model.objectives import loss_weights
+    from .calibrate import label_counts
+
+    config = module.model.config
+    return {"trained": trained_parts(config, loss_weights(config.loss_weights)),
+            # how many training cases had their findings' masks (the region term)
+            "region_cases": sum(bool(c.regions) for c in data.cases) if data.regions else 0,
+            # how many had their organs segmented (the organ term)
+            "organ_cases": sum(c.organs is not None for c in data.cases) if data.organs else 0,
+            "findings_calibration": calibration,
+            "outline_levels": levels,
+            # what each label was learnt from (none: the findings objective was off)
+            "findings_learnt": label_counts([c.report for c in data.cases], module.labels)
+            if module.prompts is not None else {}}
