@@ -61,6 +61,8 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=None,
                         help="one outline level for every finding (default: the checkpoint's outline_levels, "
                         "else inference.outline.FRACTION)")
+    parser.add_argument("--levels", action="store_true",
+                        help="outline at the checkpoint's outline_levels even where it trained its own cut")
     args = parser.parse_args()
     from napari_mg3d.data.synth_writer import family_module
     from napari_mg3d.inference.attention import on_volume_grid, sentence_maps
@@ -69,6 +71,7 @@ def main() -> None:
     from napari_mg3d.inference.outline_quality import dice
     from napari_mg3d.io.volume import read_volume
     from napari_mg3d.knowledge.labels import label_report
+    from napari_mg3d.model.capabilities import OUTLINES
 
     import csv
 
@@ -86,6 +89,8 @@ def main() -> None:
     methods = tuple(m for m in ("map", "gradient") if m in args.methods.split(","))
     levels = {} if args.fraction is not None else (loaded.outline_levels or {})
     fraction = FRACTION if args.fraction is None else args.fraction
+    # the maps' own cut where the checkpoint trained the outline offset, unless a level is asked for
+    own_cut = OUTLINES in loaded.capabilities.trained and args.fraction is None and not args.levels
     hits, chance_volume, shapes = defaultdict(list), defaultdict(list), defaultdict(list)
     distances = defaultdict(list)
     for row in rows:
@@ -115,7 +120,9 @@ def main() -> None:
                 total = heat.sum()  # an all-zero Grad-CAM map has no mass anywhere
                 hits[(finding, method, "mass")].append(float(heat[mask].sum() / total) if total > 0 else 0.0)
                 if method == "map":  # (dice, outline ml, mask ml)
-                    shape = outline(heat, volume, naming[0].text, body, level_for(levels, naming[0].text) if levels else fraction)
+                    cut = naming[0].cut if own_cut else None
+                    shape = outline(heat, volume, naming[0].text, body,
+                                    level_for(levels, naming[0].text) if levels else fraction, cut)
                     shapes[finding].append((dice(shape.mask, mask), shape.ml, float(mask.sum()) * voxel_ml))
             chance_volume[finding].append((mask.mean(), near.mean()))
     table, overall = [], defaultdict(list)
@@ -166,7 +173,8 @@ def main() -> None:
                  "peak mm"], table)
     per_finding = [np.mean([r[0] for r in v]) for v in shapes.values() if v]
     if per_finding:
-        rule = (f"each finding at the level the run chose ({', '.join(f'{k} {v:g}' for k, v in sorted(levels.items()))})"
+        rule = "each map at its own cut (the outline offset the run trained)" if own_cut else (
+                f"each finding at the level the run chose ({', '.join(f'{k} {v:g}' for k, v in sorted(levels.items()))})"
                 if levels else f"fraction {fraction:g} of the peak")
         print(f"outline (inference.outline, {rule}, in the body): "
               f"mean Dice over findings {np.mean(per_finding):.3f}")

@@ -25,6 +25,10 @@ class AttentionMap:
     grid: np.ndarray  # (token grid) attention shares in (0, 1), summing to 1, encoder axis order
     start: int = -1  # character offsets in the report (report sentences)
     end: int = -1
+    # a model trained with the outline objective (``MG3D.grounding_outline``): the share of ``grid``
+    # from which a place is in the finding's outline (where the map's log-odds plus the sentence's
+    # outline offset reach 0); None: no such outline (``inference.outline``'s relative rule then)
+    cut: float | None = None
 
 
 def _chunks(sentences, tokenizer, max_tokens: int) -> list[list]:
@@ -55,7 +59,7 @@ def sentence_maps(model, volume_input: torch.Tensor | None, report: str = "", ph
     maps = _affinity_maps(model, features, report, phrases)
     if refine and maps:
         for amap, grid in zip(maps, gradient_maps(model, features.x, [m.text for m in maps])):
-            amap.grid = grid
+            amap.grid, amap.cut = grid, None  # the outline offset was trained on the head's maps only
     return maps
 
 
@@ -74,10 +78,17 @@ def _affinity_maps(model, features, report: str, phrases) -> list[AttentionMap]:
     else:
         grid = model.config.patch_grid if voxels is None else tuple(voxels.shape[2:])
 
-    def affinity_of(sents):  # (1, s, d) -> (1, s, n)
-        if grounded:
-            return model.sentence_patch_grounding(img, sents, voxels)
-        return model.sentence_patch_affinity(img, sents)
+    outlined = grounded and model.config.grounding_outline
+
+    def affinity_of(sents):  # (1, s, d) -> (1, s, n) shares, and (1, s) outline cuts or None
+        if not grounded:
+            return model.sentence_patch_affinity(img, sents), None
+        logits = model.grounding_logits(img, sents, voxels)
+        cut = None
+        if outlined:  # the share at which log-odds + offset = 0: exp(-offset - log sum exp(log-odds))
+            offset = model.grounding_head.outline_offset(sents, model.config.temperature)
+            cut = torch.exp(-offset.double() - torch.logsumexp(logits.double(), -1))
+        return torch.softmax(logits, dim=-1), cut
     out: list[AttentionMap] = []
     sentences = [s for s in split_sentences(report) if s.text.strip()] if report.strip() else []
     if len(sentences) > MAX_MAPS:  # each map is a volume: memory grows with them
@@ -94,11 +105,13 @@ def _affinity_maps(model, features, report: str, phrases) -> list[AttentionMap]:
         if source == "typed":
             # the phrase as one sentence: the mean over its tokens
             mean = tokens[:, batch.attention_mask[0].bool()].mean(1, keepdim=True)
-            a = affinity_of(mean)[0, 0].float().cpu().numpy()
-            out.append(AttentionMap(text, "typed", a.reshape(grid)))
+            a, cut = affinity_of(mean)
+            out.append(AttentionMap(text, "typed", a[0, 0].float().cpu().numpy().reshape(grid),
+                                    cut=None if cut is None else float(cut[0, 0])))
             continue
         sents = model.sentences(tokens, batch)  # (1, s, d)
-        affinity = affinity_of(sents)[0].float().cpu().numpy()  # (s, n)
+        affinity, cuts = affinity_of(sents)
+        affinity = affinity[0].float().cpu().numpy()  # (s, n)
         used = batch.sentence_mask[0].cpu().numpy()
         # the tokenizer splits the group again: match its sentences to ours by text
         pending = list(group)
@@ -107,7 +120,8 @@ def _affinity_maps(model, features, report: str, phrases) -> list[AttentionMap]:
             if match is None or k >= len(used) or not used[k]:
                 continue  # cut off by the token window, or split differently
             pending.remove(match)
-            out.append(AttentionMap(match.text, "report", affinity[k].reshape(grid), match.start, match.end))
+            out.append(AttentionMap(match.text, "report", affinity[k].reshape(grid), match.start, match.end,
+                                    None if cuts is None else float(cuts[0, k])))
     return out
 
 

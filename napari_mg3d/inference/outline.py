@@ -32,6 +32,13 @@ outlined at the level of the finding it names (``level_for``). The held-out meas
 viewer's ml rule read those levels (``inference.outline_quality``). Grad-CAM maps are not what the
 levels were chosen on: they are outlined at ``FRACTION`` and their ml is never shown as earned.
 
+A model trained with the outline objective (``model.objectives.outline_loss``; the checkpoint lists
+"outlines" among its trained parts) says itself where a finding ends: each sentence's map comes with
+a cut (``AttentionMap.cut``), the share at which the map's log-odds plus the sentence's outline
+offset reach 0, i.e. where the outline's probability (their sigmoid) is 0.5; the outline is then
+every voxel of the map on the volume's grid (resampled as the heatmap is) at or above the cut, in
+the body: no level is chosen, and no piece is dropped.
+
 The body: for a CT, the voxels lying between tissue on both sides along the rows and along the
 columns of their axial slice, tissue being the largest connected piece of voxels above -500 HU:
 the lungs inside, the air around the patient out (filling each slice's holes instead leaves out
@@ -118,6 +125,12 @@ def outline_mask(heat: np.ndarray, body: np.ndarray | None = None, fraction: flo
     return np.isin(labels, seeds[seeds > 0])
 
 
+def outline_at(heat: np.ndarray, body: np.ndarray | None, cut: float) -> np.ndarray:
+    """Bool (z, y, x): the voxels of ``heat`` at or above ``cut`` (an ``AttentionMap.cut``) in the body."""
+    inside = heat >= cut
+    return inside if body is None else inside & body
+
+
 def place_of(text: str, mask: np.ndarray, geometry, body: np.ndarray | None = None):
     """(side, lobes, side_from, centroid in LPS mm) of an outline: lobes and side from the
     sentence's words (``knowledge.anatomy.lobes``; 'right', 'left', 'both', 'bilateral'); where
@@ -163,10 +176,11 @@ def _world_x(index_zyx: np.ndarray, geometry, most: int = 200_000) -> np.ndarray
 
 
 def outline(heat: np.ndarray, volume, text: str = "", body: np.ndarray | None = None,
-            fraction: float = FRACTION) -> Outline:
+            fraction: float = FRACTION, cut: float | None = None) -> Outline:
     """The outline of one map (``heat`` on ``volume``'s grid) of the sentence ``text``; ``body``:
-    ``body_mask(volume)``, computed once for all of a volume's maps."""
-    mask = outline_mask(heat, body, fraction)
+    ``body_mask(volume)``, computed once for all of a volume's maps; ``cut``: the map's own
+    (``AttentionMap.cut``), else the relative rule at ``fraction``."""
+    mask = outline_mask(heat, body, fraction) if cut is None else outline_at(heat, body, cut)
     ml = float(mask.sum()) * float(np.prod(volume.geometry.spacing)) / 1000.0
     side, named, side_from, centroid = place_of(text, mask, volume.geometry, body)
     return Outline(mask, ml, side, named, side_from, centroid)
@@ -187,7 +201,8 @@ def named_label(text: str) -> str | None:
 
 
 def outlines(maps, volume, levels: dict | None = None) -> list[Outline]:
-    """One outline per (AttentionMap, heat) of ``inference.analysis.attention_maps``, each at the
-    level of the finding its sentence names (``levels``: a checkpoint's ``outline_levels``)."""
+    """One outline per (AttentionMap, heat) of ``inference.analysis.attention_maps``: at the map's
+    own cut where it has one, else at the level of the finding its sentence names (``levels``: a
+    checkpoint's ``outline_levels``)."""
     body = body_mask(volume)
-    return [outline(heat, volume, amap.text, body, level_for(levels, amap.text)) for amap, heat in maps]
+    return [outline(heat, volume, amap.text, body, level_for(levels, amap.text), amap.cut) for amap, heat in maps]

@@ -6,7 +6,8 @@ The outline rule's level is a run's own, per label: a model's maps fall off arou
 their own rate (a lobe-wide opacity, a 6 mm nodule), so ``mg3d pretrain`` chooses, among
 ``LEVELS``, the level whose outlines best overlap each label's finding masks on its training cases
 (``choose_levels``; kept as ``outline_levels``), and the viewer outlines a sentence at the level of
-the finding it names. Then, for each held-out case and each finding with a mask, the sentence of
+the finding it names (a model trained with the outline term instead outlines each map at its own
+cut, ``inference.outline``, and its levels are not read). Then, for each held-out case and each finding with a mask, the sentence of
 the report that states that finding with the fewest others (the first of those) is mapped and
 outlined at that level (``inference.outline``), exactly as the viewer does; the Dice of the outline
 with the mask and the outline's volume against the mask's are kept per CT-RATE label.
@@ -60,7 +61,7 @@ def _stated_maps(model, profile, cases, limit: int):
                         continue
                     naming = min(stating, key=lambda t: t[:2])[2]
                     yield (label, on_volume_grid(naming, volume, profile), read_volume(path).array > 0, volume,
-                           naming.text, body)
+                           naming.text, body, naming.cut)
     finally:
         model.train(was_training)
 
@@ -80,7 +81,7 @@ def choose_levels(model, profile, cases, limit: int = 32) -> dict[str, float]:
     from .outline import outline_mask
 
     found = defaultdict(list)
-    for label, heat, truth, _, text, body in _stated_maps(model, profile, cases, limit):
+    for label, heat, truth, _, text, body, _ in _stated_maps(model, profile, cases, limit):
         if named_label(text) == label:
             found[label].append([dice(outline_mask(heat, body, level), truth) for level in LEVELS])
     chosen = {}
@@ -94,12 +95,13 @@ def choose_levels(model, profile, cases, limit: int = 32) -> dict[str, float]:
 def measure(model, profile, cases, limit: int = 64, levels: dict | None = None) -> dict[str, dict]:
     """label -> {"cases", "dice" (mean), "ml_error" (median |outline - mask| / mask)} over up to
     ``limit`` of ``cases`` (manifest Cases) that have finding masks, each sentence outlined at the
-    level ``levels`` gives it (``outline.level_for``; else the rule's default), as the viewer does."""
+    level ``levels`` gives it (``outline.level_for``; else the rule's default), or at its map's own
+    cut (a model trained with the outline objective), as the viewer does."""
     from .outline import level_for, outline
 
     found = defaultdict(list)
-    for label, heat, truth, volume, text, body in _stated_maps(model, profile, cases, limit):
-        shape = outline(heat, volume, text, body, level_for(levels, text))
+    for label, heat, truth, volume, text, body, cut in _stated_maps(model, profile, cases, limit):
+        shape = outline(heat, volume, text, body, level_for(levels, text), cut)
         truth_ml = float(truth.sum()) * float(np.prod(volume.geometry.spacing)) / 1000
         found[label].append((dice(shape.mask, truth), abs(shape.ml - truth_ml) / max(truth_ml, 1e-6)))
     return {label: {"cases": len(v), "dice": round(float(np.mean([d for d, _ in v])), 4),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 # the parts a checkpoint may carry trained weights for
 VISION, FUSION, ALIGNMENT, FINDINGS, GROUNDING = "vision", "fusion", "alignment", "findings", "grounding"
+OUTLINES = "outlines"  # the grounding head's outline offset, trained on finding masks
 HOW_TO_ALIGN = "train one with mg3d finetune align (report-volume pairs), or from the Training widget"
 
 
@@ -63,6 +64,8 @@ def trained_parts(config, weights: dict) -> list[str]:
         parts.append(FINDINGS)
     if config.grounding and (weights.get("grounding", 0) > 0 or weights.get("regions", 0) > 0):
         parts.append(GROUNDING)
+    if getattr(config, "grounding_outline", False) and weights.get("outlines", 0) > 0:
+        parts.append(OUTLINES)
     return parts
 
 

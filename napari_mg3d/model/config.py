@@ -57,6 +57,10 @@ class ModelConfig:
     # intensity windows the voxel path reads, (low, high) in the input's units (the profile's window
     # mapped onto [0, 1]), each clipped and stretched to [0, 1] as a radiologist's window; (): the input
     grounding_windows: tuple = ()
+    # an outline of each sentence's finding (heads.GroundingHead's outline offset): a place is in it
+    # where the sentence's map log-odds plus a per-sentence offset are above 0; trained by the
+    # outline objective (``objectives.outline_loss``, weight ``loss_weights.outlines``) on finding masks
+    grounding_outline: bool = False
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -122,7 +126,8 @@ def get_config(name: str, **overrides) -> ModelConfig:
 
 
 # the losses a config may weigh (objectives.DEFAULT_WEIGHTS, kept here so configs load without torch)
-LOSS_NAMES = ("mlm", "align", "mim", "cml", "dcl", "ssm", "ga", "findings", "grounding", "regions", "peaks", "organs")
+LOSS_NAMES = ("mlm", "align", "mim", "cml", "dcl", "ssm", "ga", "findings", "grounding", "regions", "peaks", "organs",
+              "outlines")
 
 
 def _open_group(parents: list[str]) -> bool:

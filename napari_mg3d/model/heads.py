@@ -194,11 +194,20 @@ class GroundingHead(nn.Module):
     voxel path adds nothing until region masks train it (``MG3D.grounding_logits``). ``windows``:
     (low, high) intensity windows in the input's units; the path then reads each window clipped and
     stretched to [0, 1] (lung, soft tissue, bone: a difference of 100 HU in the lung is then a third
-    of a channel's range, not a twentieth of the input's), instead of the input itself."""
+    of a channel's range, not a twentieth of the input's), instead of the input itself.
+
+    ``outline``: a per-sentence offset (``outline_offset``) that turns a sentence's map into the
+    finding's outline: a place is in it where the map's log-odds plus the offset are above 0 (the
+    softmax of the map says where the sentence points and is blind to a shift of its log-odds; the
+    offset says where the finding ends). Its weights start at zero and use no random numbers, so
+    that every other weight starts as it would without it."""
 
     def __init__(self, stage_dims: tuple[int, ...], text_dim: int, dim: int, voxels: int = 0,
-                 windows: tuple = ()):
+                 windows: tuple = (), outline: bool = False):
         super().__init__()
+        if outline:
+            self.outline_weight = nn.Parameter(torch.zeros(text_dim))
+            self.outline_bias = nn.Parameter(torch.zeros(()))
         self.patch = nn.Sequential(nn.Linear(sum(stage_dims), dim), nn.GELU(), nn.Linear(dim, text_dim))
         self.align = ContrastiveHead(text_dim, dim, center=True)
         if voxels:
@@ -225,6 +234,11 @@ class GroundingHead(nn.Module):
         x = torch.cat([maps[0]] + [trilinear(m, size) for m in maps[1:]], 1).flatten(2).transpose(1, 2)
         b, n, c = x.shape
         return self.align.vision(self.patch(x).reshape(b * n, -1)).view(b, n, -1)
+
+    def outline_offset(self, sents: torch.Tensor, temperature: float) -> torch.Tensor:
+        """(...) the outline offset of each sentence (..., text_dim), in the map's log-odds (/
+        ``temperature``, as the map's cosines: a step of the optimiser moves it as far as it moves them)."""
+        return (sents @ self.outline_weight.to(sents) + self.outline_bias.to(sents)).float() / temperature
 
     def sentences(self, x: torch.Tensor) -> torch.Tensor:
         """(rows, dim) L2-normalised sentence embeddings from (rows, text_dim) sentence vectors."""

@@ -76,7 +76,8 @@ class MG3D(nn.Module):
         self.itc_agg_head = ContrastiveHead(d, d)
         if c.grounding:  # ours: sentence-to-patch maps (see GroundingHead); not in official checkpoints
             stages = tuple(v.embed_dim * 2**i for i in range(len(v.depths) + 1))
-            self.grounding_head = GroundingHead(stages, d, d, c.grounding_voxels, c.grounding_windows)
+            self.grounding_head = GroundingHead(stages, d, d, c.grounding_voxels, c.grounding_windows,
+                                              c.grounding_outline)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -237,6 +238,14 @@ class MG3D(nn.Module):
             targets.append(masks[slots[:, 0] == image].flatten(1))
         return torch.cat(logits), torch.cat(targets)
 
+    def _outline_offsets(self, sents, slots) -> torch.Tensor:
+        """(r,) the outline offset of each (image, sentence) of ``slots``, in the rows' order of
+        ``_region_maps`` (grouped by image; no slot: the first, as there)."""
+        if len(slots) == 0:
+            slots = slots.new_zeros(1, 2)
+        order = torch.cat([slots[slots[:, 0] == image] for image in slots[:, 0].unique().tolist()])
+        return self.grounding_head.outline_offset(sents[order[:, 0], order[:, 1]], self.config.temperature)
+
     def _grounding_inputs(self, feats, sents, rows):
         """The grounding head's (b, n, e) patches of the encoder's features, (rows, e) embeddings of
         the real sentences (all real rows: the centring sees every kind) and the same on (b, s, e)."""
@@ -334,6 +343,9 @@ class MG3D(nn.Module):
         if regions is not None:  # each sentence naming a finding whose mask is known, against it
             voxels = self.grounding_voxels(volume)  # (b, c, D, H, W) or None
             out["regions"] = self._region_maps(patches, voxels, sents, emb, *regions)
+            if c.grounding_outline:  # the same maps shifted by their sentences' outline offsets
+                logits, masks = out["regions"]
+                out["outlines"] = (logits + self._outline_offsets(sents, regions[0])[:, None], masks)
         if organs is not None:  # each other sentence naming a finding, against the organs it names
             out["organs"] = self._region_maps(patches, None, sents, emb, *organs)
 

@@ -38,8 +38,9 @@ class PretrainModule(L.LightningModule):
         weights = obj.loss_weights(self.model.config.loss_weights)
         self.prompts = LabelPrompts.of(self.model, self.prompt_sets) if weights["findings"] > 0 else None
         self.grounded = weights["grounding"] > 0 and self.model.config.grounding
-        # items need region masks (the region and peak terms)
-        self.wants_regions = (weights["regions"] > 0 or weights["peaks"] > 0) and self.model.config.grounding
+        # items need region masks (the region, peak and outline terms)
+        self.wants_regions = (weights["regions"] > 0 or weights["peaks"] > 0 or weights["outlines"] > 0) \
+            and self.model.config.grounding
         # items need the organs each sentence names (the organ term)
         self.wants_organs = weights["organs"] > 0 and self.model.config.grounding
 

@@ -68,10 +68,16 @@ def what_was_learnt(module, data, calibration: dict, levels: dict) -> dict:
     from ..model.objectives import loss_weights
     from .calibrate import label_counts
 
+    from ..model.capabilities import OUTLINES
+
     config = module.model.config
-    return {"trained": trained_parts(config, loss_weights(config.loss_weights)),
-            # how many training cases had their findings' masks (the region term)
-            "region_cases": sum(bool(c.regions) for c in data.cases) if data.regions else 0,
+    region_cases = sum(bool(c.regions) for c in data.cases) if data.regions else 0
+    trained = trained_parts(config, loss_weights(config.loss_weights))
+    if not region_cases:  # the outline offset learns from finding masks only
+        trained = [part for part in trained if part != OUTLINES]
+    return {"trained": trained,
+            # how many training cases had their findings' masks (the region and outline terms)
+            "region_cases": region_cases,
             # how many had their organs segmented (the organ term)
             "organ_cases": sum(c.organs is not None for c in data.cases) if data.organs else 0,
             "findings_calibration": calibration,

@@ -41,9 +41,10 @@ def stand_in_maps(tmp_path, monkeypatch, heat_of, n=6):
             state["volume"] = str(path)
         return original(path)
 
-    class Map:
+    class Map:  # an AttentionMap of a model without the outline term: no cut of its own
         def __init__(self, text):
             self.text = text
+            self.cut = None
 
     def grid(amap, volume, profile):  # from where every finding the sentence states is
         from napari_mg3d.knowledge.labels import label_report
