@@ -47,6 +47,10 @@ class DemoSize:
         return f"{sizes}-m{model_signature()}-c{code_signature('a')[:8]}"
 
 
+# model settings added after a demo model was made, whose off value changes nothing it computes
+ADDED_OFF = ("grounding_outline",)
+
+
 def model_signature(name: str = "mg3d-tiny") -> str:
     """Eight hex digits of the named model config's content and of what the model computes
     (``mg3d.FORWARD_REVISION``): a demo model cached before either changed is made again."""
@@ -55,7 +59,11 @@ def model_signature(name: str = "mg3d-tiny") -> str:
     from .model.config import get_config
     from .model.mg3d import FORWARD_REVISION
 
-    text = json.dumps({**get_config(name).to_dict(), "forward": FORWARD_REVISION}, sort_keys=True)
+    config = get_config(name).to_dict()
+    for key in ADDED_OFF:  # a setting added since, left off, computes what the model did before it
+        if not config.get(key):
+            config.pop(key, None)
+    text = json.dumps({**config, "forward": FORWARD_REVISION}, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
