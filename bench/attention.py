@@ -25,6 +25,7 @@ only: held-out cases either way, but not the same claim.
 Usage: python bench/attention.py CHECKPOINT [--cases 100] [--seed 1] [--tolerance MM]
        [--data /tmp/mg3d-attention-bench] [--fraction F (one outline level for every finding; default:
        the levels the run chose per finding, as the viewer outlines, else inference.outline.FRACTION)]
+       [--levels (the run's levels even where it trained the outline term's own cut)]
 """
 
 from __future__ import annotations
