@@ -15,13 +15,12 @@ def attention_maps(loaded, volume, report: str = "", phrases=(), refine: bool = 
     """[(AttentionMap, heat)]: one per report sentence and typed phrase; ``heat`` is float32 on the
     volume's (z, y, x) grid, so it overlays the volume in world millimetres. A map keeps its outline
     cut only where the checkpoint trained the outline offset (``model.capabilities.OUTLINES``)."""
+    from ..model.capabilities import OUTLINES
     from .attention import on_volume_grids, sentence_maps
     from .features import features_for
 
     if refine:
         loaded.require("refined maps (Grad-CAM of the report-volume score)")
-    from ..model.capabilities import OUTLINES
-
     case = features_for(loaded, volume, features)
     maps = sentence_maps(loaded.model, None, report, phrases, refine, features=case)
     if OUTLINES not in getattr(loaded.capabilities, "trained", ()):  # an offset no finding mask trained

@@ -1,8 +1,9 @@
 """Cross-modal attention maps: where in the volume each report sentence (or typed phrase) points.
 
 The map of a sentence is, for a model with a grounding head (mg3d-tiny; our addition, see
-MG3D.sentence_patch_grounding), the share of each place in a softmax of that head's sentence
-scores: on the input grid (64 x 64 x 64) where the head has a voxel path, else on the patch grid
+MG3D.grounding_logits), the share of each place in a softmax of that head's sentence
+scores (the shares the grounding objective trains the maximum of and the region objective the
+spread of): on the input grid (64 x 64 x 64) where the head has a voxel path, else on the patch grid
 (16 x 16 x 16); for the official models, how the
 sentence's attention in the first image-sentence fusion layer is shared among the last-stage image
 tokens (softmax over tokens of the release's own affinity query2(sentence) . key1(token) / sqrt(D);

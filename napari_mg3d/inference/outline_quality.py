@@ -92,16 +92,17 @@ def choose_levels(model, profile, cases, limit: int = 32) -> dict[str, float]:
     return chosen
 
 
-def measure(model, profile, cases, limit: int = 64, levels: dict | None = None) -> dict[str, dict]:
+def measure(model, profile, cases, limit: int = 64, levels: dict | None = None,
+            cuts: bool = True) -> dict[str, dict]:
     """label -> {"cases", "dice" (mean), "ml_error" (median |outline - mask| / mask)} over up to
     ``limit`` of ``cases`` (manifest Cases) that have finding masks, each sentence outlined at the
     level ``levels`` gives it (``outline.level_for``; else the rule's default), or at its map's own
-    cut (a model trained with the outline objective), as the viewer does."""
+    cut where ``cuts`` (the checkpoint records the outline term as trained), as the viewer does."""
     from .outline import level_for, outline
 
     found = defaultdict(list)
     for label, heat, truth, volume, text, body, cut in _stated_maps(model, profile, cases, limit):
-        shape = outline(heat, volume, text, body, level_for(levels, text), cut)
+        shape = outline(heat, volume, text, body, level_for(levels, text), cut if cuts else None)
         truth_ml = float(truth.sum()) * float(np.prod(volume.geometry.spacing)) / 1000
         found[label].append((dice(shape.mask, truth), abs(shape.ml - truth_ml) / max(truth_ml, 1e-6)))
     return {label: {"cases": len(v), "dice": round(float(np.mean([d for d, _ in v])), 4),

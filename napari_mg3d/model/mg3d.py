@@ -159,12 +159,6 @@ class MG3D(nn.Module):
         layer = self.local_img_cross_multihead_attention[0]
         return torch.softmax(layer.affinity(img, sents).float(), dim=-1)
 
-    def sentence_patch_grounding(self, patches, sents, voxels=None) -> torch.Tensor:
-        """(b, s, n) the grounding head's map of each sentence (b, s, hidden): a softmax over the
-        map's places of ``grounding_logits``, the shares the grounding objective trains the maximum of
-        and the region objective the spread of."""
-        return torch.softmax(self.grounding_logits(patches, sents, voxels), dim=-1)
-
     def grounding_logits(self, patches, sents, voxels=None, emb=None) -> torch.Tensor:
         """(b, s, n) log-odds of each sentence (b, s, hidden) at each place of the map: cosine /
         temperature against ``patches`` (b, n, e), the head's embedding of the patches
@@ -221,11 +215,8 @@ class MG3D(nn.Module):
         batch, or None (no such path: the masks' mean over each patch)."""
         if voxels is None:
             masks = F.adaptive_avg_pool3d(masks[:, None], self.config.patch_grid)[:, 0]
-        if len(slots) == 0:  # no mask in this batch: the first slot against an empty mask asks nothing
-            # (both losses are 0) yet keeps every parameter the terms train in the graph (DDP)
-            slots = slots.new_zeros(1, 2)
-            masks = masks.new_zeros(1, *masks.shape[1:])
-        logits, targets = [], []
+        slots, masks = self._rows_by_image(slots, masks)
+        logits = []
         # one view per image: a slice of the whole batch's voxel features would fill a gradient the
         # size of all of them for each image in the backward pass
         per_image = None if voxels is None else voxels.unbind(0)
@@ -235,16 +226,24 @@ class MG3D(nn.Module):
             one = self.grounding_logits(patches[image:image + 1], sents[image, k][None], own,
                                         emb[image, k][None])
             logits.append(one[0])
-            targets.append(masks[slots[:, 0] == image].flatten(1))
-        return torch.cat(logits), torch.cat(targets)
+        return torch.cat(logits), masks.flatten(1)
+
+    @staticmethod
+    def _rows_by_image(slots, masks=None):
+        """(slots, masks) in the order of ``_region_maps``' rows: grouped by image, each image's in
+        their own order. No slot (no mask in this batch): the first slot against an empty mask, which
+        asks nothing (every term on these rows is 0) yet keeps every parameter the terms train in the
+        graph (DDP)."""
+        if len(slots) == 0:
+            return slots.new_zeros(1, 2), None if masks is None else masks.new_zeros(1, *masks.shape[1:])
+        order = torch.argsort(slots[:, 0], stable=True)
+        return slots[order], None if masks is None else masks[order]
 
     def _outline_offsets(self, sents, slots) -> torch.Tensor:
         """(r,) the outline offset of each (image, sentence) of ``slots``, in the rows' order of
-        ``_region_maps`` (grouped by image; no slot: the first, as there)."""
-        if len(slots) == 0:
-            slots = slots.new_zeros(1, 2)
-        order = torch.cat([slots[slots[:, 0] == image] for image in slots[:, 0].unique().tolist()])
-        return self.grounding_head.outline_offset(sents[order[:, 0], order[:, 1]], self.config.temperature)
+        ``_region_maps`` (``_rows_by_image``)."""
+        rows, _ = self._rows_by_image(slots)
+        return self.grounding_head.outline_offset(sents[rows[:, 0], rows[:, 1]], self.config.temperature)
 
     def _grounding_inputs(self, feats, sents, rows):
         """The grounding head's (b, n, e) patches of the encoder's features, (rows, e) embeddings of

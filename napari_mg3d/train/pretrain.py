@@ -43,18 +43,22 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     final = out / "model.safetensors"
     if trainer.is_global_zero:
         from ..inference.outline_quality import choose_levels, measure as measure_outlines
+        from ..model.capabilities import OUTLINES
 
         calibrate_alignment(module.model, data)
         calibration = calibrate_findings(module.model, data, module.prompt_sets)
         # the outline rule's level per finding, chosen on training cases, measured on held-out ones
         levels = choose_levels(module.model, get_profile(profile), data.cases) if data.regions else {}
+        learnt = what_was_learnt(module, data, calibration, levels)
         save_checkpoint(module.model, final, profile=get_profile(profile).to_dict(),
                         prompts=[p.__dict__ for p in module.prompt_sets],
                         extra={"step": trainer.global_step, "manifest": str(Path(config.manifest).resolve()),
-                               "source": "ours", **what_was_learnt(module, data, calibration, levels),
-                               # its outlines against the held-out cases' finding masks (the viewer's ml)
+                               "source": "ours", **learnt,
+                               # its outlines against the held-out cases' finding masks (the viewer's ml),
+                               # outlined as the viewer will: at their own cuts only if the record says so
                                "outline_quality": measure_outlines(module.model, get_profile(profile), val_cases,
-                                                                   levels=levels),
+                                                                   levels=levels,
+                                                                   cuts=OUTLINES in learnt["trained"]),
                                # what its training volumes looked like (the viewer's out-of-distribution line)
                                "training_data": training_summary(module.model, data, get_profile(profile))})
     return final

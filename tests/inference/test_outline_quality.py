@@ -20,10 +20,10 @@ def test_the_rule_shows_ml_only_for_measured_good_outlines():
     assert earned(quality, named_label("Bones are intact."))[0] is False
 
 
-def stand_in_maps(tmp_path, monkeypatch, heat_of, n=6):
+def stand_in_maps(tmp_path, monkeypatch, heat_of, n=6, cut=None):
     """Real synthetic cases with finding masks; each sentence's map made by ``heat_of(mask)`` from
     the masks of the findings it states (stand-ins for a model's maps: what is measured is the
-    outline rule, the levels and the bookkeeping)."""
+    outline rule, the levels and the bookkeeping); ``cut``: each map's own (``AttentionMap.cut``)."""
     import napari_mg3d.io.volume as volume_module
     from napari_mg3d.data.synth_writer import write_synthetic
     from napari_mg3d.inference import attention
@@ -41,10 +41,10 @@ def stand_in_maps(tmp_path, monkeypatch, heat_of, n=6):
             state["volume"] = str(path)
         return original(path)
 
-    class Map:  # an AttentionMap of a model without the outline term: no cut of its own
+    class Map:  # an AttentionMap (no cut of its own: a model without the outline term)
         def __init__(self, text):
             self.text = text
-            self.cut = None
+            self.cut = cut
 
     def grid(amap, volume, profile):  # from where every finding the sentence states is
         from napari_mg3d.knowledge.labels import label_report
@@ -76,6 +76,22 @@ def test_measure_scores_outlines_against_the_held_out_masks(tmp_path, monkeypatc
     assert np.median([q["dice"] for q in right.values()]) > 0.9
     assert np.median([q["ml_error"] for q in right.values()]) < 0.25
     assert np.mean([q["dice"] for q in moved.values()]) < np.mean([q["dice"] for q in right.values()]) - 0.4
+
+
+def test_measure_outlines_at_the_maps_own_cuts_only_when_told_the_checkpoint_trained_them(tmp_path, monkeypatch):
+    """Maps equal to the masks, each with a cut above every value (an untrained offset): at their
+    cuts they outline nothing; told not to trust the cuts (``cuts=False``, as ``mg3d pretrain``
+    does when no training case had finding masks), the relative rule outlines the findings."""
+    from napari_mg3d.data.profiles import get_profile
+    from napari_mg3d.inference import outline_quality
+
+    cases = stand_in_maps(tmp_path, monkeypatch, lambda mask: mask.astype(np.float32), cut=2.0)
+    profile = get_profile("synthetic-tiny")
+    at_cuts = outline_quality.measure(torch_module()(), profile, cases)
+    relative = outline_quality.measure(torch_module()(), profile, cases, cuts=False)
+    assert len(at_cuts) >= 4 and at_cuts.keys() == relative.keys()
+    assert all(q["dice"] == 0.0 for q in at_cuts.values())
+    assert np.median([q["dice"] for q in relative.values()]) > 0.9
 
 
 def test_levels_chosen_on_training_cases_fit_maps_that_fall_off_slowly(tmp_path, monkeypatch):
