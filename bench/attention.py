@@ -26,6 +26,7 @@ Usage: python bench/attention.py CHECKPOINT [--cases 100] [--seed 1] [--toleranc
        [--data /tmp/mg3d-attention-bench] [--fraction F (one outline level for every finding; default:
        the levels the run chose per finding, as the viewer outlines, else inference.outline.FRACTION)]
        [--levels (the run's levels even where it trained the outline term's own cut)]
+       [--rule map|map+image (the outline rule; default: the checkpoint's outline_rule)]
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=None,
                         help="one outline level for every finding (default: the checkpoint's outline_levels, "
                         "else inference.outline.FRACTION)")
+    parser.add_argument("--rule", choices=["map", "map+image"], default=None,
+                        help="outline rule (inference.outline): the checkpoint's outline_rule by default")
     parser.add_argument("--levels", action="store_true",
                         help="outline at the checkpoint's outline_levels even where it trained its own cut")
     args = parser.parse_args()
@@ -106,6 +109,7 @@ def main() -> None:
     fraction = FRACTION if args.fraction is None else args.fraction
     # the maps' own cut where the checkpoint trained the outline offset, unless a level is asked for
     own_cut = OUTLINES in loaded.capabilities.trained and args.fraction is None and not args.levels
+    rule = args.rule or loaded.outline_rule
     hits, chance_volume, shapes = defaultdict(list), defaultdict(list), defaultdict(list)
     distances, ceiling = defaultdict(list), defaultdict(list)
     for row in rows:
@@ -139,7 +143,7 @@ def main() -> None:
                 if method == "map":  # (dice, outline ml, mask ml)
                     cut = naming[0].cut if own_cut else None
                     shape = outline(heat, volume, naming[0].text, body,
-                                    level_for(levels, naming[0].text) if levels else fraction, cut)
+                                    level_for(levels, naming[0].text) if levels else fraction, cut, rule)
                     shapes[finding].append((dice(shape.mask, mask), shape.ml, float(mask.sum()) * voxel_ml))
             chance_volume[finding].append((mask.mean(), near.mean()))
     table, overall = [], defaultdict(list)
@@ -191,10 +195,10 @@ def main() -> None:
                  "peak mm"], table)
     per_finding = [np.mean([r[0] for r in v]) for v in shapes.values() if v]
     if per_finding:
-        rule = "each map at its own cut (the outline offset the run trained)" if own_cut else (
+        how = "each map at its own cut (the outline offset the run trained)" if own_cut else (
                 f"each finding at the level the run chose ({', '.join(f'{k} {v:g}' for k, v in sorted(levels.items()))})"
                 if levels else f"fraction {fraction:g} of the peak")
-        print(f"outline (inference.outline, {rule}, in the body): "
+        print(f"outline (inference.outline, rule {rule!r}: {how}, in the body): "
               f"mean Dice over findings {np.mean(per_finding):.3f}; the best an outline on the model's grid "
               f"can do ('dice: grid'): {np.mean([np.mean(v) for v in ceiling.values() if v]):.3f}")
 

@@ -42,7 +42,7 @@ def attention_to_folder(checkpoint, volume_path, out, report_path=None, texts=()
         from .outline_quality import earned, named_label
 
         # the levels and the earned ml are the model's own maps', not Grad-CAM's
-        shapes = outlines(maps, volume, None if refine else loaded.outline_levels)
+        shapes = outlines(maps, volume, None if refine else loaded.outline_levels, loaded.outline_rule)
     for i, (amap, heat) in enumerate(maps, start=1):
         name = f"{'sentence' if amap.source == 'report' else 'text'}_{i:02d}.nii.gz"
         write_volume(out / name, heat, volume.geometry)

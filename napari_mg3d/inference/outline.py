@@ -53,6 +53,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+MAP_RULE = "map"  # the map's outline alone (a checkpoint that records no outline_rule)
+IMAGE_RULE = "map+image"  # the map's outline taken on to the volume's intensities (inference.outline_image)
 FRACTION = 0.01  # of the way from the body's lowest map value to its peak; see the module's docstring
 BODY_HU = -500.0  # CT voxels above this are tissue (air and lung parenchyma lie below)
 SIDE_SHARE = 2 / 3  # an outline this much on one side of the body's midline is on that side
@@ -176,11 +178,18 @@ def _world_x(index_zyx: np.ndarray, geometry, most: int = 200_000) -> np.ndarray
 
 
 def outline(heat: np.ndarray, volume, text: str = "", body: np.ndarray | None = None,
-            fraction: float = FRACTION, cut: float | None = None) -> Outline:
+            fraction: float = FRACTION, cut: float | None = None, rule: str = MAP_RULE) -> Outline:
     """The outline of one map (``heat`` on ``volume``'s grid) of the sentence ``text``; ``body``:
     ``body_mask(volume)``, computed once for all of a volume's maps; ``cut``: the map's own
-    (``AttentionMap.cut``), else the relative rule at ``fraction``."""
+    (``AttentionMap.cut``), else the relative rule at ``fraction``; ``rule``: ``IMAGE_RULE`` takes
+    that outline on to the volume's intensities (``inference.outline_image``)."""
     mask = outline_mask(heat, body, fraction) if cut is None else outline_at(heat, body, cut)
+    if rule == IMAGE_RULE:
+        from .outline_image import refine
+
+        mask = refine(heat, np.asarray(volume.array), mask, body, volume.geometry.spacing)
+    elif rule != MAP_RULE:
+        raise ValueError(f"unknown outline rule {rule!r}: {MAP_RULE!r} or {IMAGE_RULE!r}")
     ml = float(mask.sum()) * float(np.prod(volume.geometry.spacing)) / 1000.0
     side, named, side_from, centroid = place_of(text, mask, volume.geometry, body)
     return Outline(mask, ml, side, named, side_from, centroid)
@@ -200,9 +209,10 @@ def named_label(text: str) -> str | None:
     return next((label for label, v in label_report(text).items() if v == 1), None)
 
 
-def outlines(maps, volume, levels: dict | None = None) -> list[Outline]:
+def outlines(maps, volume, levels: dict | None = None, rule: str = MAP_RULE) -> list[Outline]:
     """One outline per (AttentionMap, heat) of ``inference.analysis.attention_maps``: at the map's
     own cut where it has one, else at the level of the finding its sentence names (``levels``: a
-    checkpoint's ``outline_levels``)."""
+    checkpoint's ``outline_levels``), by ``rule`` (a checkpoint's ``outline_rule``)."""
     body = body_mask(volume)
-    return [outline(heat, volume, amap.text, body, level_for(levels, amap.text), amap.cut) for amap, heat in maps]
+    return [outline(heat, volume, amap.text, body, level_for(levels, amap.text), amap.cut, rule)
+            for amap, heat in maps]

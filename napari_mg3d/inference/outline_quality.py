@@ -23,7 +23,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .outline import named_label
+from .outline import MAP_RULE, named_label
 
 EARNED_DICE = 0.5  # the mean Dice with held-out finding masks for an outline's ml to be shown
 EARNED_ML_ERROR = 0.5  # and the median relative error of its ml
@@ -71,19 +71,21 @@ def dice(mask: np.ndarray, truth: np.ndarray) -> float:
     return float(2 * (mask & truth).sum() / max(1, mask.sum() + truth.sum()))
 
 
-def choose_levels(model, profile, cases, limit: int = 32) -> dict[str, float]:
+def choose_levels(model, profile, cases, limit: int = 32, rule: str = MAP_RULE) -> dict[str, float]:
     """label -> the outline rule's level (``inference.outline``'s fraction of the way to the peak)
     among ``LEVELS`` whose outlines best overlap the finding's masks (mean Dice) on up to ``limit``
     of ``cases`` (the run's training cases) with finding masks. Only sentences whose outline level
     is that label's are counted (``outline.level_for``: a sentence stating two findings is outlined
     at its first's, in the labels' table order). A label met on fewer than ``MIN_CASES``, or whose
-    outlines never overlap its masks at any level, keeps the rule's default (absent here)."""
-    from .outline import outline_mask
+    outlines never overlap its masks at any level, keeps the rule's default (absent here). ``rule``:
+    the outline rule the levels are for (``inference.outline``'s ``MAP_RULE`` or ``IMAGE_RULE``)."""
+    from .outline import outline
 
     found = defaultdict(list)
-    for label, heat, truth, _, text, body, _ in _stated_maps(model, profile, cases, limit):
+    for label, heat, truth, volume, text, body, _ in _stated_maps(model, profile, cases, limit):
         if named_label(text) == label:
-            found[label].append([dice(outline_mask(heat, body, level), truth) for level in LEVELS])
+            found[label].append([dice(outline(heat, volume, text, body, level, rule=rule).mask, truth)
+                                 for level in LEVELS])
     chosen = {}
     for label, v in sorted(found.items()):
         mean = np.mean(v, 0)
@@ -93,16 +95,17 @@ def choose_levels(model, profile, cases, limit: int = 32) -> dict[str, float]:
 
 
 def measure(model, profile, cases, limit: int = 64, levels: dict | None = None,
-            cuts: bool = True) -> dict[str, dict]:
+            cuts: bool = True, rule: str = MAP_RULE) -> dict[str, dict]:
     """label -> {"cases", "dice" (mean), "ml_error" (median |outline - mask| / mask)} over up to
     ``limit`` of ``cases`` (manifest Cases) that have finding masks, each sentence outlined at the
     level ``levels`` gives it (``outline.level_for``; else the rule's default), or at its map's own
-    cut where ``cuts`` (the checkpoint records the outline term as trained), as the viewer does."""
+    cut where ``cuts`` (the checkpoint records the outline term as trained), by ``rule`` (the
+    checkpoint's ``outline_rule``), as the viewer does."""
     from .outline import level_for, outline
 
     found = defaultdict(list)
     for label, heat, truth, volume, text, body, cut in _stated_maps(model, profile, cases, limit):
-        shape = outline(heat, volume, text, body, level_for(levels, text), cut if cuts else None)
+        shape = outline(heat, volume, text, body, level_for(levels, text), cut if cuts else None, rule)
         truth_ml = float(truth.sum()) * float(np.prod(volume.geometry.spacing)) / 1000
         found[label].append((dice(shape.mask, truth), abs(shape.ml - truth_ml) / max(truth_ml, 1e-6)))
     return {label: {"cases": len(v), "dice": round(float(np.mean([d for d, _ in v])), 4),

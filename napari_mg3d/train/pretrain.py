@@ -43,12 +43,14 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     final = out / "model.safetensors"
     if trainer.is_global_zero:
         from ..inference.outline_quality import choose_levels, measure as measure_outlines
+        from ..inference.outline import IMAGE_RULE as OUTLINE_RULE
         from ..model.capabilities import OUTLINES
 
         calibrate_alignment(module.model, data)
         calibration = calibrate_findings(module.model, data, module.prompt_sets)
         # the outline rule's level per finding, chosen on training cases, measured on held-out ones
-        levels = choose_levels(module.model, get_profile(profile), data.cases) if data.regions else {}
+        levels = (choose_levels(module.model, get_profile(profile), data.cases, rule=OUTLINE_RULE)
+                  if data.regions else {})
         learnt = what_was_learnt(module, data, calibration, levels)
         save_checkpoint(module.model, final, profile=get_profile(profile).to_dict(),
                         prompts=[p.__dict__ for p in module.prompt_sets],
@@ -58,7 +60,8 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
                                # outlined as the viewer will: at their own cuts only if the record says so
                                "outline_quality": measure_outlines(module.model, get_profile(profile), val_cases,
                                                                    levels=levels,
-                                                                   cuts=OUTLINES in learnt["trained"]),
+                                                                   cuts=OUTLINES in learnt["trained"],
+                                                                   rule=OUTLINE_RULE),
                                # what its training volumes looked like (the viewer's out-of-distribution line)
                                "training_data": training_summary(module.model, data, get_profile(profile))})
     return final
@@ -72,6 +75,7 @@ def what_was_learnt(module, data, calibration: dict, levels: dict) -> dict:
     from ..model.objectives import loss_weights
     from .calibrate import label_counts
 
+    from ..inference.outline import IMAGE_RULE
     from ..model.capabilities import OUTLINES
 
     config = module.model.config
@@ -86,6 +90,8 @@ def what_was_learnt(module, data, calibration: dict, levels: dict) -> dict:
             "organ_cases": sum(c.organs is not None for c in data.cases) if data.organs else 0,
             "findings_calibration": calibration,
             "outline_levels": levels,
+            # the outline rule those levels were chosen for, and the viewer outlines by
+            "outline_rule": IMAGE_RULE,
             # what each label was learnt from (none: the findings objective was off)
             "findings_learnt": label_counts([c.report for c in data.cases], module.labels)
             if module.prompts is not None else {}}

@@ -256,7 +256,8 @@ class CaseWidget(QWidget):
             maps = attention_maps(loaded, volume, report, [text] if typed else [], refine, features)
             yield "outlining each sentence's finding"
             return [(m, heat, shape) for (m, heat), shape in zip(maps, outlines(
-                maps, volume, None if refine else getattr(loaded, "outline_levels", None)))]
+                maps, volume, None if refine else getattr(loaded, "outline_levels", None),
+                getattr(loaded, "outline_rule", "map")))]
 
         def done(maps):
             self.session.attention_cache[key] = maps

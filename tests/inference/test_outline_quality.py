@@ -134,3 +134,28 @@ def torch_module():
             self.weight = torch.nn.Parameter(torch.zeros(1))
 
     return Tiny
+
+
+def test_levels_chosen_and_measured_for_the_outline_taken_on_to_the_image(tmp_path, monkeypatch):
+    """Maps as a grid twice as coarse would give them (each mask blurred by two voxels and moved by
+    one): levels chosen for the image rule on training cases and measured by it on held-out ones
+    outline the findings closer than the map's own rule chosen and measured alike."""
+    from scipy.ndimage import gaussian_filter, shift
+
+    from napari_mg3d.data.profiles import get_profile
+    from napari_mg3d.inference import outline_quality
+    from napari_mg3d.inference.outline import IMAGE_RULE
+
+    cases = stand_in_maps(tmp_path, monkeypatch,
+                          lambda mask: shift(gaussian_filter(mask.astype(np.float32), 2.0), (0, 1, 1), order=1), n=24)
+    profile = get_profile("synthetic-tiny")
+    model = torch_module()()
+    train, held_out = cases[: len(cases) // 2], cases[len(cases) // 2:]
+    measured = {}
+    for rule in ("map", IMAGE_RULE):
+        levels = outline_quality.choose_levels(model, profile, train, rule=rule)
+        measured[rule] = outline_quality.measure(model, profile, held_out, levels=levels, rule=rule)
+    both = sorted(set(measured["map"]) & set(measured[IMAGE_RULE]))
+    assert len(both) >= 4
+    mean = {rule: np.mean([q[label]["dice"] for label in both]) for rule, q in measured.items()}
+    assert mean[IMAGE_RULE] > mean["map"] + 0.05

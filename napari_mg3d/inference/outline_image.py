@@ -1,0 +1,75 @@
+"""An outline that follows the image: the map says where a finding is, the volume's intensities say
+where it ends.
+
+A sentence's map is read on the model's grid (5.5 mm for ``synthetic-tiny``) and falls off smoothly
+around what it finds, so an outline cut from it alone is a blob of that grid's size: a 6 mm nodule
+is outlined at tens of times its volume, an effusion's edge is off by a grid cell. The rule here
+(``refine``) keeps, of the map's outline (``inference.outline``) grown by ``GROW_MM`` in the body,
+the voxels whose intensity the map favours:
+
+- the grown outline's intensities are cut into ``BINS`` bins of equal counts (quantiles: no unit
+  assumed, so CT and MR alike);
+- a bin is favoured where the mean of the map over its voxels exceeds the map's mean over the whole
+  grown outline by more than ``Z`` standard errors (the map's standard deviation there over the
+  square root of the bin's count): more than chance would put it there, so a bin of few voxels
+  needs a clear lead;
+- a voxel is kept where its bin is favoured, in the pieces (6-neighbours) of kept voxels that reach
+  into the map's own outline.
+
+So the intensities found where the map is high (a nodule's soft tissue in the lung, an effusion's
+fluid, a plaque's calcium) are kept, those found as much where it is low (the lung around the
+nodule) are not; where the map favours no intensity the outline keeps little. It reads the
+volume's own voxels at their own spacing: an outline can be finer than the model's grid.
+The constants were chosen on seed-0 synthetic training cases (docs/method.md, Outlines); the
+held-out figures are ``bench/attention.py``'s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+GROW_MM = 5.5  # the map's outline is grown this far (mm) before the image decides
+BINS = 64  # intensity bins of equal counts over the grown outline
+Z = 2.0  # standard errors by which a bin's mean map value must exceed the grown outline's
+
+
+def refine(heat: np.ndarray, image: np.ndarray, region: np.ndarray, body: np.ndarray | None,
+           spacing_xyz, grow_mm: float = GROW_MM) -> np.ndarray:
+    """Bool (z, y, x): the voxels of ``region`` (the map's outline) grown by ``grow_mm`` whose
+    intensity in ``image`` the map ``heat`` favours (see the module's docstring); all three on one
+    grid of spacing ``spacing_xyz`` (mm, x y z)."""
+    from scipy import ndimage
+
+    if not region.any():
+        return region
+    spacing_zyx = np.asarray(spacing_xyz, float)[::-1]
+    box = _box(region, np.ceil(grow_mm / spacing_zyx).astype(int) + 1)
+    inner = region[box]
+    grown = ndimage.distance_transform_edt(~inner, sampling=spacing_zyx) <= grow_mm
+    if body is not None:
+        grown &= body[box]
+    if not grown.any():
+        return np.zeros(region.shape, bool)
+    h = heat[box][grown].astype(np.float64)
+    values = image[box][grown].astype(np.float64)
+    edges = np.unique(np.quantile(values, np.linspace(0, 1, BINS + 1)[1:-1]))
+    bins = np.searchsorted(edges, values, side="right")
+    count = np.maximum(np.bincount(bins, minlength=len(edges) + 1), 1)
+    lead = np.bincount(bins, weights=h, minlength=len(edges) + 1) / count - h.mean()
+    favoured = lead > Z * h.std() / np.sqrt(count)
+    kept = np.zeros(inner.shape, bool)
+    kept[grown] = favoured[bins]
+    pieces, _ = ndimage.label(kept)
+    reaching = np.unique(pieces[kept & inner])
+    out = np.zeros(region.shape, bool)
+    out[box] = np.isin(pieces, reaching[reaching > 0])
+    return out
+
+
+def _box(mask: np.ndarray, pad) -> tuple:
+    """The slices of ``mask``'s bounding box widened by ``pad`` voxels (z, y, x), within the grid."""
+    box = []
+    for axis in range(3):
+        any_ = np.flatnonzero(mask.any(tuple(a for a in range(3) if a != axis)))
+        box.append(slice(max(0, any_[0] - pad[axis]), min(mask.shape[axis], any_[-1] + pad[axis] + 1)))
+    return tuple(box)
