@@ -10,7 +10,8 @@ cases' 2.75 mm, centres on the cases' even voxels) sees, but only through its ow
 mask (the energy-based pointing game of Score-CAM; chance: the mask's share of the volume, as for a
 hit).
 
-The outline (``inference.outline``, the model's own maps only): Dice of the voxels the rule outlines
+The outline (``inference.outline``, the model's own maps only, by the checkpoint's outline rule: the
+map alone, or taken on to the image, ``inference.outline_image``; ``--rule``): Dice of the voxels it outlines
 against the finding's mask (mean over the finding's sentences; 'all': over every sentence, and the
 mean over findings below the table), and the outline's volume in ml against the mask's (medians;
 'ml error': the median of |outline - mask| / mask). Beside it, 'dice: grid': the Dice of the mask
