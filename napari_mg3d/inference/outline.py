@@ -39,6 +39,10 @@ offset reach 0, i.e. where the outline's probability (their sigmoid) is 0.5; the
 every voxel of the map on the volume's grid (resampled as the heatmap is) at or above the cut, in
 the body: no level is chosen, and no piece is dropped.
 
+The rule a checkpoint records (``outline_rule``; ``MAP_RULE`` where it records none): ``IMAGE_RULE``
+takes the outline above on to the volume's intensities (``inference.outline_image``: the map says
+where, the voxels where the finding ends); a run's levels are chosen for the rule it records.
+
 The body: for a CT, the voxels lying between tissue on both sides along the rows and along the
 columns of their axial slice, tissue being the largest connected piece of voxels above -500 HU:
 the lungs inside, the air around the patient out (filling each slice's holes instead leaves out
