@@ -250,11 +250,11 @@ def save(model, module, data, calibration: dict, spec: dict, steps: int) -> Path
     profile = get_profile(PROFILE)
     levels = {}
     if spec.get("levels_from") and spec.get("supervision", "findings") in ("findings", "all"):
-        from napari_mg3d.inference.outline import IMAGE_RULE
         from napari_mg3d.inference.outline_quality import choose_levels
         from napari_mg3d.io.manifest import read_manifest
+        from napari_mg3d.train.pretrain import OUTLINE_RULE
 
-        levels = choose_levels(model, profile, read_manifest(spec["levels_from"]), rule=IMAGE_RULE)
+        levels = choose_levels(model, profile, read_manifest(spec["levels_from"]), rule=OUTLINE_RULE)
     path = Path(spec["save"]) / f"model-{steps}.safetensors"
     path.parent.mkdir(parents=True, exist_ok=True)
     return save_checkpoint(model, path, profile=profile.to_dict(), prompts=[p.__dict__ for p in module.prompt_sets],

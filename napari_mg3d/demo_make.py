@@ -36,19 +36,19 @@ def outline_meta(checkpoint: Path, manifest: Path) -> dict:
     pre-training chose its levels, chosen on the manifest's training cases and measured on its
     validation cases (``inference.outline_quality``), as ``mg3d pretrain`` does."""
     from .inference.encode import load_model
-    from .inference.outline import IMAGE_RULE
     from .inference.outline_quality import choose_levels, measure
     from .io.manifest import read_manifest
     from .model.checkpoint import read_metadata
+    from .train.pretrain import OUTLINE_RULE
 
     meta = read_metadata(checkpoint) or {}
     if "outline_levels" in meta:
         return {k: meta[k] for k in ("outline_levels", "outline_quality", "outline_rule") if k in meta}
     loaded = load_model(checkpoint, "cpu")
     cases = read_manifest(manifest)
-    levels = choose_levels(loaded.model, loaded.profile, [c for c in cases if c.split == "train"], rule=IMAGE_RULE)
-    return {"outline_levels": levels, "outline_rule": IMAGE_RULE, "outline_quality": measure(
-        loaded.model, loaded.profile, [c for c in cases if c.split == "val"], levels=levels, rule=IMAGE_RULE)}
+    levels = choose_levels(loaded.model, loaded.profile, [c for c in cases if c.split == "train"], rule=OUTLINE_RULE)
+    return {"outline_levels": levels, "outline_rule": OUTLINE_RULE, "outline_quality": measure(
+        loaded.model, loaded.profile, [c for c in cases if c.split == "val"], levels=levels, rule=OUTLINE_RULE)}
 
 
 def make(out: Path = SHIPPED, work: Path | None = None, size: DemoSize | None = None) -> dict:

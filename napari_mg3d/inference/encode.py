@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..io.errors import InputError
+from .outline import MAP_RULE
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Loaded:
     training_data: dict | None = None  # what its training volumes looked like (model.familiar.summarise)
     outline_quality: dict | None = None  # label -> its outlines on held-out masks (inference.outline_quality)
     outline_levels: dict | None = None  # label -> the outline rule's level the run chose (inference.outline)
-    outline_rule: str = "map"  # the rule its levels were chosen for and its outlines measured by (inference.outline)
+    outline_rule: str = MAP_RULE  # the rule its levels were chosen for and its outlines measured by (inference.outline)
     # prompt sets -> their embeddings (prompt_vectors), for ``_prompts_of``, the model they came from
     _prompts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     _prompts_of: object = field(default=None, init=False, repr=False, compare=False)
@@ -90,7 +91,7 @@ def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -
     profile = get_profile(meta.get("profile") or model.config.profile)
     return Loaded(model, profile, meta.get("prompts"), str(checkpoint), model.config.name,
                   meta.get("findings_calibration"), capabilities, learnt_labels(meta), meta.get("training_data"),
-                  meta.get("outline_quality"), meta.get("outline_levels"), meta.get("outline_rule", "map"))
+                  meta.get("outline_quality"), meta.get("outline_levels"), meta.get("outline_rule", MAP_RULE))
 
 
 def check_finite(volume) -> None:

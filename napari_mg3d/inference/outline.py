@@ -181,19 +181,26 @@ def _world_x(index_zyx: np.ndarray, geometry, most: int = 200_000) -> np.ndarray
     return geometry.origin[0] + (index_zyx[:, ::-1] * np.asarray(geometry.spacing)) @ d[0]
 
 
+def outline_voxels(heat: np.ndarray, volume, body: np.ndarray | None = None, fraction: float = FRACTION,
+                   cut: float | None = None, rule: str = MAP_RULE) -> np.ndarray:
+    """Bool (z, y, x): the voxels ``outline`` outlines (its arguments), without its volume and place."""
+    mask = outline_mask(heat, body, fraction) if cut is None else outline_at(heat, body, cut)
+    if rule == IMAGE_RULE:
+        from .outline_image import refine
+
+        return refine(heat, np.asarray(volume.array), mask, body, volume.geometry.spacing)
+    if rule != MAP_RULE:
+        raise ValueError(f"unknown outline rule {rule!r}: {MAP_RULE!r} or {IMAGE_RULE!r}")
+    return mask
+
+
 def outline(heat: np.ndarray, volume, text: str = "", body: np.ndarray | None = None,
             fraction: float = FRACTION, cut: float | None = None, rule: str = MAP_RULE) -> Outline:
     """The outline of one map (``heat`` on ``volume``'s grid) of the sentence ``text``; ``body``:
     ``body_mask(volume)``, computed once for all of a volume's maps; ``cut``: the map's own
     (``AttentionMap.cut``), else the relative rule at ``fraction``; ``rule``: ``IMAGE_RULE`` takes
     that outline on to the volume's intensities (``inference.outline_image``)."""
-    mask = outline_mask(heat, body, fraction) if cut is None else outline_at(heat, body, cut)
-    if rule == IMAGE_RULE:
-        from .outline_image import refine
-
-        mask = refine(heat, np.asarray(volume.array), mask, body, volume.geometry.spacing)
-    elif rule != MAP_RULE:
-        raise ValueError(f"unknown outline rule {rule!r}: {MAP_RULE!r} or {IMAGE_RULE!r}")
+    mask = outline_voxels(heat, volume, body, fraction, cut, rule)
     ml = float(mask.sum()) * float(np.prod(volume.geometry.spacing)) / 1000.0
     side, named, side_from, centroid = place_of(text, mask, volume.geometry, body)
     return Outline(mask, ml, side, named, side_from, centroid)

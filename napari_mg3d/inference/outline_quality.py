@@ -79,12 +79,12 @@ def choose_levels(model, profile, cases, limit: int = 32, rule: str = MAP_RULE) 
     at its first's, in the labels' table order). A label met on fewer than ``MIN_CASES``, or whose
     outlines never overlap its masks at any level, keeps the rule's default (absent here). ``rule``:
     the outline rule the levels are for (``inference.outline``'s ``MAP_RULE`` or ``IMAGE_RULE``)."""
-    from .outline import outline
+    from .outline import outline_voxels
 
     found = defaultdict(list)
     for label, heat, truth, volume, text, body, _ in _stated_maps(model, profile, cases, limit):
         if named_label(text) == label:
-            found[label].append([dice(outline(heat, volume, text, body, level, rule=rule).mask, truth)
+            found[label].append([dice(outline_voxels(heat, volume, body, level, rule=rule), truth)
                                  for level in LEVELS])
     chosen = {}
     for label, v in sorted(found.items()):

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..inference.outline import IMAGE_RULE
 from .config import TrainConfig
+
+# the outline rule a run chooses its levels for, measures its outlines by and records (inference.outline)
+OUTLINE_RULE = IMAGE_RULE
 
 
 def run(config: TrainConfig, resume: bool = False) -> Path:
@@ -43,7 +47,6 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     final = out / "model.safetensors"
     if trainer.is_global_zero:
         from ..inference.outline_quality import choose_levels, measure as measure_outlines
-        from ..inference.outline import IMAGE_RULE as OUTLINE_RULE
         from ..model.capabilities import OUTLINES
 
         calibrate_alignment(module.model, data)
@@ -75,7 +78,6 @@ def what_was_learnt(module, data, calibration: dict, levels: dict) -> dict:
     from ..model.objectives import loss_weights
     from .calibrate import label_counts
 
-    from ..inference.outline import IMAGE_RULE
     from ..model.capabilities import OUTLINES
 
     config = module.model.config
@@ -91,7 +93,7 @@ def what_was_learnt(module, data, calibration: dict, levels: dict) -> dict:
             "findings_calibration": calibration,
             "outline_levels": levels,
             # the outline rule those levels were chosen for, and the viewer outlines by
-            "outline_rule": IMAGE_RULE,
+            "outline_rule": OUTLINE_RULE,
             # what each label was learnt from (none: the findings objective was off)
             "findings_learnt": label_counts([c.report for c in data.cases], module.labels)
             if module.prompts is not None else {}}

@@ -244,7 +244,7 @@ class CaseWidget(QWidget):
 
         def work():
             from ..inference.analysis import attention_maps
-            from ..inference.outline import outlines
+            from ..inference.outline import MAP_RULE, outlines
             from ..plugin.layers import layer_report, layer_volume
 
             volume = layer_volume(layer)
@@ -257,7 +257,7 @@ class CaseWidget(QWidget):
             yield "outlining each sentence's finding"
             return [(m, heat, shape) for (m, heat), shape in zip(maps, outlines(
                 maps, volume, None if refine else getattr(loaded, "outline_levels", None),
-                getattr(loaded, "outline_rule", "map")))]
+                getattr(loaded, "outline_rule", MAP_RULE)))]
 
         def done(maps):
             self.session.attention_cache[key] = maps
