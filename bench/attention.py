@@ -78,7 +78,9 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=None,
                         help="one outline level for every finding (default: the checkpoint's outline_levels, "
                         "else inference.outline.FRACTION)")
-    parser.add_argument("--rule", choices=["map", "map+image"], default=None,
+    from napari_mg3d.inference.outline import IMAGE_RULE, MAP_RULE
+
+    parser.add_argument("--rule", choices=[MAP_RULE, IMAGE_RULE], default=None,
                         help="outline rule (inference.outline): the checkpoint's outline_rule by default")
     parser.add_argument("--levels", action="store_true",
                         help="outline at the checkpoint's outline_levels even where it trained its own cut")

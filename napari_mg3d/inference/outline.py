@@ -148,7 +148,7 @@ def place_of(text: str, mask: np.ndarray, geometry, body: np.ndarray | None = No
     named = lobes(text)
     centroid = None
     if mask.any():
-        centroid = tuple(float(c) for c in geometry.index_to_world(np.argwhere(mask).mean(0)[::-1]))
+        centroid = tuple(float(c) for c in geometry.index_to_world(_centroid(mask)[::-1]))
     sides = {n.split()[0] for n in named} or {m.group(1).lower() for m in _SIDE_WORDS.finditer(text)}
     sides = {"both" if s.startswith(("bilateral", "both")) else s for s in sides}
     if sides:
