@@ -62,6 +62,8 @@ IMAGE_RULE = "map+image"  # the map's outline taken on to the volume's intensiti
 FRACTION = 0.01  # of the way from the body's lowest map value to its peak; see the module's docstring
 BODY_HU = -500.0  # CT voxels above this are tissue (air and lung parenchyma lie below)
 SIDE_SHARE = 2 / 3  # an outline this much on one side of the body's midline is on that side
+EMPTY_FLAT = "the map is flat"  # an empty outline: the map has no peak in the body
+EMPTY_IMAGE = "no intensity stands out where the map points"  # the image rule kept none of it
 _SIDE_WORDS = re.compile(r"\b(right|left|bilateral(?:ly)?|both)\b", re.IGNORECASE)
 
 
@@ -73,6 +75,7 @@ class Outline:
     lobes: tuple[str, ...]  # lobes the sentence names ('right lung lower lobe'); none from the mask
     side_from: str  # "words" or "outline": where ``side`` came from
     centroid_mm_xyz: tuple[float, float, float] | None  # LPS millimetres
+    empty_because: str = ""  # why an empty outline is empty (``EMPTY_FLAT`` or ``EMPTY_IMAGE``)
 
     @property
     def place(self) -> str:
@@ -85,10 +88,13 @@ class Outline:
         return side if self.side_from == "words" else f"{side} (from the outline)"
 
     def to_dict(self) -> dict:
-        return {"ml": round(self.ml, 2), "voxels": int(self.mask.sum()), "side": self.side,
-                "side_from": self.side_from, "lobes": list(self.lobes), "place": self.place,
-                "centroid_mm_xyz": None if self.centroid_mm_xyz is None
-                else [round(c, 2) for c in self.centroid_mm_xyz]}
+        out = {"ml": round(self.ml, 2), "voxels": int(self.mask.sum()), "side": self.side,
+               "side_from": self.side_from, "lobes": list(self.lobes), "place": self.place,
+               "centroid_mm_xyz": None if self.centroid_mm_xyz is None
+               else [round(c, 2) for c in self.centroid_mm_xyz]}
+        if self.empty_because:
+            out["empty_because"] = self.empty_because
+        return out
 
 
 def body_mask(volume) -> np.ndarray | None:
@@ -203,7 +209,11 @@ def outline(heat: np.ndarray, volume, text: str = "", body: np.ndarray | None = 
     mask = outline_voxels(heat, volume, body, fraction, cut, rule)
     ml = float(mask.sum()) * float(np.prod(volume.geometry.spacing)) / 1000.0
     side, named, side_from, centroid = place_of(text, mask, volume.geometry, body)
-    return Outline(mask, ml, side, named, side_from, centroid)
+    empty_because = ""
+    if not mask.any():  # the map's own outline, again, only to say why (rare)
+        kept = rule == IMAGE_RULE and outline_voxels(heat, volume, body, fraction, cut, MAP_RULE).any()
+        empty_because = EMPTY_IMAGE if kept else EMPTY_FLAT
+    return Outline(mask, ml, side, named, side_from, centroid, empty_because)
 
 
 def level_for(levels: dict | None, text: str) -> float:

@@ -287,9 +287,10 @@ def outline_line(loaded, shape, text: str, refined: bool = False) -> str:
     """The Case widget's line for a sentence's outline: its ml only where the model earned it
     (``inference.outline_quality``, measured on the model's own maps, not Grad-CAM's); otherwise
     where it points and why there is no volume."""
+    from ..inference.outline import EMPTY_FLAT
     from ..inference.outline_quality import shown_volume
 
     if not shape.mask.any():
-        return "Outlined: nothing (the map is flat)"
+        return f"Outlined: nothing ({shape.empty_because or EMPTY_FLAT})"
     ml, why = shown_volume(getattr(loaded, "outline_quality", None), text, shape.ml, refined)
     return f"Outlined: {ml:.1f} ml · {shape.place}" if ml is not None else f"Outlined: {shape.place} · {why}"

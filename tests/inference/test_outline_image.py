@@ -102,3 +102,22 @@ def test_on_fine_voxels_the_outline_is_grown_on_blocks_by_about_the_same_distanc
     block = np.linalg.norm(np.maximum(1, np.floor(BLOCK_MM / spacing)) * spacing)
     assert not grown[exact > GROW_MM + 2 * block].any()
     assert grown.sum() < (exact <= GROW_MM + 2 * block).sum()
+
+
+def test_an_empty_outline_says_why():
+    """A map with a peak over an image with nothing to tell (one intensity): the map's outline, but
+    nothing taken on to the image, and the outline says that, not that the map is flat; a flat map
+    says it is flat under either rule."""
+    from napari_mg3d.inference.outline import EMPTY_FLAT, EMPTY_IMAGE
+
+    case, volume = _case("nodule", seed=11)
+    heat = _coarse_map(case.findings["nodule"])
+    flat_image = Volume(np.full_like(case.image, 40), case.geometry, "", "case", "CT")
+    plain = outline(heat, flat_image, "", None, 0.2)
+    taken = outline(heat, flat_image, "", None, 0.2, rule=IMAGE_RULE)
+    assert plain.mask.any() and plain.empty_because == "" and "empty_because" not in plain.to_dict()
+    assert not taken.mask.any() and taken.empty_because == EMPTY_IMAGE
+    assert taken.to_dict()["empty_because"] == EMPTY_IMAGE and taken.to_dict()["voxels"] == 0
+    flat_map = np.full_like(heat, 1.0 / heat.size)
+    for rule in (MAP_RULE, IMAGE_RULE):
+        assert outline(flat_map, volume, "", None, 0.2, rule=rule).empty_because == EMPTY_FLAT

@@ -52,6 +52,11 @@ def test_clicking_sentences_adds_heatmaps_over_the_volume(loaded_session, qtbot,
     shape_of = type("S", (), {"mask": shape.data.astype(bool), "ml": ml, "place": "right"})()
     assert outline_line(good, shape_of, "Right pleural effusion.") == f"Outlined: {ml:.1f} ml · right"
     assert "no volume" in outline_line(good, shape_of, "Mild cardiomegaly.")  # not measured for that one
+    # an outline the image rule left empty says so, not that the map is flat
+    from napari_mg3d.inference.outline import EMPTY_IMAGE
+
+    empty = type("S", (), {"mask": np.zeros_like(shape_of.mask), "ml": 0.0, "place": "-", "empty_because": EMPTY_IMAGE})()
+    assert outline_line(good, empty, "Right pleural effusion.") == f"Outlined: nothing ({EMPTY_IMAGE})"
     # a Grad-CAM map is not what was measured: no volume, whatever the model's own maps earned
     assert "Grad-CAM" in outline_line(good, shape_of, "Right pleural effusion.", refined=True)
     # the view moved to the slice of the heatmap's peak
