@@ -21,10 +21,11 @@ class Augment:
     scale: float = 0.05  # the values times 1 +- at most this
     offset: float = 0.02  # plus +- at most this (model inputs in [0, 1]: 40 HU on a 2000 HU window)
 
-    def __call__(self, item: dict, draw: int) -> dict:
+    def __call__(self, item: dict, draw: int, stream: int = 0) -> dict:
         """``item`` (``data.dataset.CaseDataset``'s) moved and rescaled; ``draw``: how often this case
-        was drawn before, so each draw differs and a run is the same run again."""
-        rng = np.random.default_rng([self.seed, int(item["index"]), draw])
+        was drawn before by this ``stream`` (a DataLoader worker, which keeps its own count), so each
+        draw differs and a run is the same run again."""
+        rng = np.random.default_rng([self.seed, int(item["index"]), stream, draw])
         move = rng.integers(-self.shift, self.shift + 1, 3)
         volume = item["volume"]  # (1, z, y, x)
         fill = float(volume.min())

@@ -70,8 +70,18 @@ class CaseDataset:
         if self.augment is not None:
             draw = self._draws.get(i, 0)
             self._draws[i] = draw + 1
-            item = self.augment(item, draw)
+            item = self.augment(item, draw, _worker())
         return item
+
+
+def _worker() -> int:
+    """The DataLoader worker this runs in (each keeps its own draw counts), 0 in the main process."""
+    import sys
+
+    if "torch" not in sys.modules:
+        return 0
+    info = sys.modules["torch"].utils.data.get_worker_info()
+    return 0 if info is None else int(info.id)
 
 
 def sentence_regions(named: np.ndarray, labels: tuple[str, ...], masks: dict, shape) -> tuple[list, np.ndarray]:

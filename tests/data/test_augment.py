@@ -35,6 +35,8 @@ def test_each_draw_differs_and_a_run_is_the_same_run_again():
     assert not np.array_equal(first["volume"], second["volume"])
     assert np.array_equal(first["volume"], Augment(seed=0)(item, 0)["volume"])
     assert not np.array_equal(first["volume"], Augment(seed=1)(item, 0)["volume"])
+    # another DataLoader worker's first draw of the case is not this one's
+    assert not np.array_equal(first["volume"], Augment(seed=0)(item, 0, stream=1)["volume"])
     # moves stay within the bound; values within the scale and offset
     for draw in range(20):
         out = Augment(seed=0, scale=0.0, offset=0.0)(item, draw)
