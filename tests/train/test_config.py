@@ -25,7 +25,7 @@ def test_nested_settings_reach_their_place():
     ("model_overrides.loss_weights.regionz=0", "unknown model setting 'loss_weights.regionz'"),
     ("model_overrides.hiden=3", "known: align_center"),
     ("lr.x=1", "lr is a single value"),
-    ("nothing=1", "unknown training setting 'nothing'; known: activation_checkpointing, bad_cases"),
+    ("nothing=1", "unknown training setting 'nothing'; known: activation_checkpointing, augment, bad_cases"),
 ])
 def test_unknown_or_misplaced_settings_are_refused(setting, said):
     with pytest.raises(InputError, match=said.replace(".", r"\.").replace("(", r"\(")):
