@@ -76,11 +76,9 @@ class CaseDataset:
 
 def _worker() -> int:
     """The DataLoader worker this runs in (each keeps its own draw counts), 0 in the main process."""
-    import sys
+    import torch
 
-    if "torch" not in sys.modules:
-        return 0
-    info = sys.modules["torch"].utils.data.get_worker_info()
+    info = torch.utils.data.get_worker_info()
     return 0 if info is None else int(info.id)
 
 

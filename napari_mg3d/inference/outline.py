@@ -190,14 +190,19 @@ def _world_x(index_zyx: np.ndarray, geometry, most: int = 200_000) -> np.ndarray
 def outline_voxels(heat: np.ndarray, volume, body: np.ndarray | None = None, fraction: float = FRACTION,
                    cut: float | None = None, rule: str = MAP_RULE) -> np.ndarray:
     """Bool (z, y, x): the voxels ``outline`` outlines (its arguments), without its volume and place."""
+    return _map_and_rule(heat, volume, body, fraction, cut, rule)[1]
+
+
+def _map_and_rule(heat, volume, body, fraction, cut, rule) -> tuple[np.ndarray, np.ndarray]:
+    """(the map's own outline, the outline by ``rule``): the same array for ``MAP_RULE``."""
     mask = outline_mask(heat, body, fraction) if cut is None else outline_at(heat, body, cut)
     if rule == IMAGE_RULE:
         from .outline_image import refine
 
-        return refine(heat, np.asarray(volume.array), mask, body, volume.geometry.spacing)
+        return mask, refine(heat, np.asarray(volume.array), mask, body, volume.geometry.spacing)
     if rule != MAP_RULE:
         raise ValueError(f"unknown outline rule {rule!r}: {MAP_RULE!r} or {IMAGE_RULE!r}")
-    return mask
+    return mask, mask
 
 
 def outline(heat: np.ndarray, volume, text: str = "", body: np.ndarray | None = None,
@@ -206,13 +211,10 @@ def outline(heat: np.ndarray, volume, text: str = "", body: np.ndarray | None = 
     ``body_mask(volume)``, computed once for all of a volume's maps; ``cut``: the map's own
     (``AttentionMap.cut``), else the relative rule at ``fraction``; ``rule``: ``IMAGE_RULE`` takes
     that outline on to the volume's intensities (``inference.outline_image``)."""
-    mask = outline_voxels(heat, volume, body, fraction, cut, rule)
+    on_map, mask = _map_and_rule(heat, volume, body, fraction, cut, rule)
     ml = float(mask.sum()) * float(np.prod(volume.geometry.spacing)) / 1000.0
     side, named, side_from, centroid = place_of(text, mask, volume.geometry, body)
-    empty_because = ""
-    if not mask.any():  # the map's own outline, again, only to say why (rare)
-        kept = rule == IMAGE_RULE and outline_voxels(heat, volume, body, fraction, cut, MAP_RULE).any()
-        empty_because = EMPTY_IMAGE if kept else EMPTY_FLAT
+    empty_because = "" if mask.any() else EMPTY_IMAGE if on_map.any() else EMPTY_FLAT
     return Outline(mask, ml, side, named, side_from, centroid, empty_because)
 
 
