@@ -10,8 +10,8 @@ Settings side by side on one GPU: bench/learning_sweep.sh (bench/sweeps/*.jsonl)
 Usage: python bench/learning_sweep.py make DATA [--n 500] [--held-out 100]   (every case, once)
        python bench/learning_sweep.py train DATA SPEC [--device cuda]   (one setting; prints JSON)
 SPEC: JSON with "supervision" (findings | organs | reports), "steps", "batch", "lr", "warmup",
-"family" (trained on), "seed", "augment" (true: data.augment's moves and rescaling of each draw), and
-model overrides under "model" (e.g. {"loss_weights.regions": 2});
+"family" (trained on), "seed", "augment" (true: data.augment's moves and rescaling of each sample
+at each step), and model overrides under "model" (e.g. {"loss_weights.regions": 2});
 "eval_at": steps at which a copy of the model is assessed too (a learning curve from one run; the
 schedule is that of "steps", so the figures at a step are not those of a run as long), "held_out":
 test cases per family (100); "save": a folder for each assessed model's checkpoint
@@ -163,16 +163,13 @@ def train(folder: Path, spec: dict, device: str) -> dict:
     warmup = spec.get("warmup", max(1, steps // 10))
     torch.manual_seed(seed)
     torch.set_float32_matmul_precision("high")
+    augment = "true" if spec.get("augment") else "false"
     config = load_config(None, [f"batch_size={batch}", f"max_steps={steps}", f"lr={lr}", "head_lr_scale=1.0",
-                                f"warmup_steps={warmup}", f"seed={seed}"])
+                                f"warmup_steps={warmup}", f"seed={seed}", f"augment={augment}"])
     config.model_overrides.update(spec.get("model", {}))
     module = PretrainModule(config.to_dict()).to(device)
     train_cases = pickle.loads((folder / f"train-{family}.pkl").read_bytes())
     data = dataset(train_cases, supervision, module)
-    if spec.get("augment"):
-        from napari_mg3d.data.augment import Augment
-
-        data.augment = Augment(seed)
     optim = scheduled(module.configure_optimizers()["optimizer"], module.config)
     optimizer, schedule = optim["optimizer"], optim["lr_scheduler"]["scheduler"]
     rng = np.random.default_rng(seed)
@@ -222,14 +219,12 @@ def assess(model, module, data, train_cases: list[dict], folder: Path, spec: dic
     from napari_mg3d.train.evaluate import evaluate
 
     model = model.eval()
-    augment, data.augment = data.augment, None  # calibrated on the training cases as they are
     calibrate_alignment(model, data)
     calibration = calibrate_findings(model, data, module.prompt_sets)
     counts = label_counts([c["report"] for c in train_cases], module.labels)
     learnt = {k for k, v in counts.items() if min(v["positive"], v["negative"]) >= MIN_LEARNT}
     if spec.get("save"):
         save(model, module, data, calibration, spec, steps)
-    data.augment = augment
     out = {}
     for f in "ab":
         test = held_out_cases(folder, f)[:spec.get("held_out", 100)]

@@ -1,9 +1,14 @@
-"""Training-time augmentation (off by default; ``TrainConfig.augment``): each time a case is drawn,
-its volume and every mask of it (finding masks, organ masks) are moved together by a few voxels
-of the model's grid, and the volume's values scaled and offset a little. A patient lies a few
-centimetres this way or that on the table and scanners differ in calibration; a model that has
+"""Training-time augmentation (off by default; ``TrainConfig.augment``): each sample of a training
+step has its volume and every mask of it (finding masks, organ masks) moved together by a few
+voxels of the model's grid, and the volume's values scaled and offset a little. A patient lies a
+few centimetres this way or that on the table and scanners differ in calibration; a model that has
 seen each training case in one place only can learn where a case's findings lie instead of what
-they look like. No flips: a report's 'left' and 'right' would no longer hold."""
+they look like. No flips: a report's 'left' and 'right' would no longer hold.
+
+A sample's draw comes from (the run's seed, the step, the sample's index in its dataset), as its
+masked-modelling masks do (``model.masking.sample_generators``): the same sample at the same step
+is moved alike whatever its batch, however the global batch is split between processes, however
+many DataLoader workers read it, and in a run resumed from a checkpoint."""
 
 from __future__ import annotations
 
@@ -11,7 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MASK_KEYS = ("region_masks", "organ_masks")  # (r, z, y, x) masks of a case item, on the volume's grid
+STREAM = 0xA06  # keeps these draws apart from any other seeded by the same (seed, step, index)
+
+
+@dataclass(frozen=True)
+class Draw:
+    move: tuple[int, int, int]  # voxels (z, y, x)
+    scale: float
+    offset: float
 
 
 @dataclass(frozen=True)
@@ -21,32 +33,57 @@ class Augment:
     scale: float = 0.05  # the values times 1 +- at most this
     offset: float = 0.02  # plus +- at most this (model inputs in [0, 1]: 40 HU on a 2000 HU window)
 
-    def __call__(self, item: dict, draw: int, stream: int = 0) -> dict:
-        """``item`` (``data.dataset.CaseDataset``'s) moved and rescaled; ``draw``: how often this case
-        was drawn before by this ``stream`` (a DataLoader worker, which keeps its own count), so each
-        draw differs and a run is the same run again."""
-        rng = np.random.default_rng([self.seed, int(item["index"]), stream, draw])
+    def draw(self, step: int, index: int) -> Draw:
+        """The move and rescaling of the sample of dataset index ``index`` at training step ``step``."""
+        rng = np.random.default_rng([STREAM, int(self.seed), int(step), int(index)])
         move = rng.integers(-self.shift, self.shift + 1, 3)
-        volume = item["volume"]  # (1, z, y, x)
-        fill = float(volume.min())
-        out = dict(item)
-        out["volume"] = moved(volume, move, fill) * (1 + rng.uniform(-self.scale, self.scale)) \
-            + rng.uniform(-self.offset, self.offset)
-        out["volume"] = out["volume"].astype(np.float32)
-        for key in MASK_KEYS:
-            if key in item and len(item[key]):
-                out[key] = moved(item[key], move, 0.0)
-        if "regions" in item:
-            out["regions"] = {k: moved(v[None], move, 0.0)[0] for k, v in item["regions"].items()}
+        return Draw(tuple(int(m) for m in move), float(1 + rng.uniform(-self.scale, self.scale)),
+                    float(rng.uniform(-self.offset, self.offset)))
+
+    def batch(self, batch: dict, step: int) -> dict:
+        """A collated batch (``data.dataset.collate``: ``volume`` (b, 1, z, y, x), ``index``, and where
+        present ``region_masks`` / ``organ_masks`` (r, z, y, x) with their ``*_slots`` (r, 2): image,
+        sentence) with each sample moved and rescaled as ``draw`` says; the input is left as it is."""
+        draws = [self.draw(step, i) for i in batch["index"].tolist()]
+        out = dict(batch)
+        volume = batch["volume"]
+        rows = []
+        for v, d in zip(volume, draws):
+            rows.append(moved(v, d.move, float(v.min())) * d.scale + d.offset)
+        out["volume"] = _stack(rows, volume)
+        for kind in ("region", "organ"):
+            masks, slots = batch.get(f"{kind}_masks"), batch.get(f"{kind}_slots")
+            if masks is not None and len(masks):
+                out[f"{kind}_masks"] = _stack([moved(m[None], draws[int(i)].move, 0.0)[0]
+                                               for m, i in zip(masks, slots[:, 0].tolist())], masks)
+        if "regions" in batch:  # items' masks by label, for a batch without report inputs
+            out["regions"] = [{k: moved(v[None], d.move, 0.0)[0] for k, v in r.items()}
+                              for r, d in zip(batch["regions"], draws)]
         return out
 
 
-def moved(a: np.ndarray, move, fill: float) -> np.ndarray:
-    """(n, z, y, x) ``a`` moved by ``move`` voxels (z, y, x); what comes in from the edge is ``fill``."""
-    out = np.full_like(a, fill)
+def _stack(rows: list, like):
+    if not rows:
+        return like
+    if isinstance(like, np.ndarray):
+        return np.stack(rows).astype(like.dtype, copy=False)
+    import torch
+
+    return torch.stack(rows).to(like.dtype)
+
+
+def moved(a, move, fill: float):
+    """(n, z, y, x) ``a`` (a numpy array or a tensor, on any device) moved by ``move`` voxels (z, y,
+    x); what comes in from the edge is ``fill``."""
+    if isinstance(a, np.ndarray):
+        out = np.full_like(a, fill)
+    else:
+        out = a.new_full(a.shape, fill)
     src, dst = [slice(None)], [slice(None)]
     for m, n in zip(move, a.shape[1:]):
         m = int(m)
+        if abs(m) >= n:  # moved wholly out
+            return out
         src.append(slice(max(0, -m), n - max(0, m)))
         dst.append(slice(max(0, m), n - max(0, -m)))
     out[tuple(dst)] = a[tuple(src)]

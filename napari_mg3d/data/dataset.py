@@ -24,7 +24,7 @@ class CaseDataset:
     items carry, for each other sentence that states a finding, the mask of the organs it names
     among the case's organ map (``organ_slots``, ``organ_masks``; ``organ_targets``). ``text``: items
     carry the report's inputs (``report_inputs.ReportInputs``), made once per case and kept.
-    ``augment`` (set after construction): an ``augment.Augment`` applied to every item drawn."""
+    Items are the cases as they are: training's moves (``augment``) are drawn per step, in the step."""
 
     def __init__(self, manifest: str | Path, profile, split: str | None = None, cache_dir=None,
                  cases: list[Case] | None = None, regions: bool = False, text=None, organs: bool = False):
@@ -35,8 +35,6 @@ class CaseDataset:
         self.organs = OrganMaps(cache_dir, self.cache.profile) if organs else None
         self.text = text
         self._reports: dict[int, dict] = {}  # case index -> its report inputs (per worker process)
-        self.augment = None  # an ``augment.Augment`` for training draws (off by default)
-        self._draws: dict[int, int] = {}  # case index -> times drawn (per worker process)
 
     def __len__(self) -> int:
         return len(self.cases)
@@ -67,19 +65,7 @@ class CaseDataset:
                 item["organ_slots"], item["organ_masks"] = sentence_organs(
                     text["sentences"], text["named"], self.organs.get(case), volume.shape,
                     skip=set(item.get("region_slots", ())))
-        if self.augment is not None:
-            draw = self._draws.get(i, 0)
-            self._draws[i] = draw + 1
-            item = self.augment(item, draw, _worker())
         return item
-
-
-def _worker() -> int:
-    """The DataLoader worker this runs in (each keeps its own draw counts), 0 in the main process."""
-    import torch
-
-    info = torch.utils.data.get_worker_info()
-    return 0 if info is None else int(info.id)
 
 
 def sentence_regions(named: np.ndarray, labels: tuple[str, ...], masks: dict, shape) -> tuple[list, np.ndarray]:

@@ -51,7 +51,7 @@ class TrainConfig(RunSettings):
     # recompute the Swin stages' and the MIM decoder's activations in the backward pass: less memory
     # (the official recipe's batch 4 of mg3d-swin-b), about a third more time a step
     activation_checkpointing: bool = False
-    # each training draw moved by a few voxels and its values rescaled a little (data.augment)
+    # each sample of each step moved by a few voxels and its values rescaled a little (data.augment)
     augment: bool = False
 
 

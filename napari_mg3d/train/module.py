@@ -24,9 +24,10 @@ def stated_labels(texts: list[str], labels: tuple[str, ...]) -> torch.Tensor:
 
 class PretrainModule(L.LightningModule):
     """Pre-training: the dataset makes each case's report inputs (``report_inputs``) in the DataLoader
-    workers; a step moves the batch to the device, draws each sample's masks from (seed, step, its
-    dataset index) and computes the losses, so that its result does not depend on how the global
-    batch is split between processes (tests/train/test_distributed.py)."""
+    workers; a step moves the batch to the device, draws each sample's masks (and, with ``augment``,
+    its move and rescaling: ``data.augment``) from (seed, step, its dataset index) and computes the
+    losses, so that its result does not depend on how the global batch is split between processes
+    (tests/train/test_distributed.py)."""
 
     def __init__(self, config: dict):
         super().__init__()
@@ -43,6 +44,11 @@ class PretrainModule(L.LightningModule):
             and self.model.config.grounding
         # items need the organs each sentence names (the organ term)
         self.wants_organs = weights["organs"] > 0 and self.model.config.grounding
+        self.augment = None
+        if config.get("augment"):
+            from ..data.augment import Augment
+
+            self.augment = Augment(config.get("seed", 0))
 
     def report_inputs(self) -> ReportInputs:
         """What the dataset makes of each case's report for this model (tokens, sentences, labels)."""
@@ -82,10 +88,16 @@ class PretrainModule(L.LightningModule):
                           grounding=self.grounding(named, stated), regions=self.regions(batch, volume.shape[2:]),
                           organs=self.regions(batch, volume.shape[2:], "organ"))
 
+    def drawn(self, batch: dict, step: int) -> dict:
+        """The batch as step ``step`` trains on it: each sample moved and rescaled where the run
+        augments (``data.augment``), else as it is."""
+        return batch if self.augment is None else self.augment.batch(batch, step)
+
     def losses(self, batch: dict, step: int) -> dict:
         """Every pre-training loss of a collated batch at training step ``step``. In data-parallel
         training each process's values are its share of the global batch's (``model.distributed``)."""
-        return obj.pretraining_losses(self.features(batch, step), self.model.config.loss_weights)
+        features = self.features(self.drawn(batch, step), step)
+        return obj.pretraining_losses(features, self.model.config.loss_weights)
 
     def training_step(self, batch, batch_idx):
         losses = self.losses(batch, self.global_step)

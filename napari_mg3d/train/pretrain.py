@@ -41,10 +41,6 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     module.model.mim_swin_unter_head.checkpointing = config.activation_checkpointing
     data = CaseDataset(None, profile, cache_dir=cache, cases=train_cases, regions=module.wants_regions,
                        text=module.report_inputs(), organs=module.wants_organs)
-    if config.augment:
-        from ..data.augment import Augment
-
-        data.augment = Augment(config.seed)
     held_out = CaseDataset(None, profile, cache_dir=cache, cases=val_cases)
     validation = RetrievalValidation(held_out, out / "metrics.jsonl", config.val_every_epochs)
     trainer = fit(config, module, data, validation, out, last, resume)
@@ -53,7 +49,6 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
         from ..inference.outline_quality import choose_levels, measure as measure_outlines
         from ..model.capabilities import OUTLINES
 
-        data.augment = None  # what follows reads the training cases as they are
         calibrate_alignment(module.model, data)
         calibration = calibrate_findings(module.model, data, module.prompt_sets)
         # the outline rule's level per finding, chosen on training cases, measured on held-out ones

@@ -1,6 +1,7 @@
 """One process is the oracle for many: two gloo processes with batch 2 compute the loss and the
 gradients one process computes with batch 4 on the same global batch, on reports of different
-lengths (so the processes hold different numbers of sentences) with finding masks for some cases."""
+lengths (so the processes hold different numbers of sentences) with finding masks for some cases,
+each sample moved and rescaled (``augment``) as its draw says."""
 
 import numpy as np
 import pytest
@@ -54,7 +55,7 @@ def _module():
     from napari_mg3d.train.module import PretrainModule
 
     torch.manual_seed(0)
-    module = PretrainModule({"model": "mg3d-tiny", "seed": 11})
+    module = PretrainModule({"model": "mg3d-tiny", "seed": 11, "augment": True})
     module.model.double()
     return module
 
@@ -112,6 +113,18 @@ def test_two_processes_compute_the_gradients_of_one(one_and_two):
     assert len(real) > 50
     worst = max((_relative(one[n], two[n]), n) for n in real)
     assert worst[0] <= 1e-4, worst
+
+
+def test_a_process_moves_its_samples_as_one_process_moves_them():
+    module = _module()
+    items = _items(module)
+    whole, half = collate(items), collate(items[2:])
+    moved, moved_half = module.drawn(whole, 0), module.drawn(half, 0)
+    assert not torch.equal(moved["volume"], whole["volume"])
+    assert torch.equal(moved["volume"][2:], moved_half["volume"])
+    mine = [r for r, (image, _) in enumerate(whole["region_slots"].tolist()) if image >= 2]
+    assert mine and torch.equal(moved["region_masks"][mine], moved_half["region_masks"])
+    assert not torch.equal(moved["region_masks"], whole["region_masks"])
 
 
 def test_masks_are_drawn_per_sample_step_and_seed():

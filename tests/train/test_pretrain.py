@@ -194,7 +194,7 @@ def test_pretraining_runs_on_every_kind_of_manifest(tmp_path, kind, model):
     and organ maps for every case, runs in the tests above): 3 steps without a crash, with the default
     mg3d-tiny and with mg3d-swin-b's code path at a small input; the organ term asks something
     wherever a case's organs are mapped, nothing where none are. The mixed manifest with mg3d-tiny
-    runs with the training draws moved and rescaled (``augment=true``, ``data.augment``)."""
+    runs with each step's samples moved and rescaled (``augment=true``, ``data.augment``)."""
     from napari_mg3d.data.synth_writer import write_synthetic
     from napari_mg3d.model.checkpoint import read_metadata
 
