@@ -51,6 +51,31 @@ def outline_meta(checkpoint: Path, manifest: Path) -> dict:
         loaded.model, loaded.profile, [c for c in cases if c.split == "val"], levels=levels, rule=OUTLINE_RULE)}
 
 
+def findings_meta(checkpoint: Path, manifest: Path) -> dict:
+    """The checkpoint's findings calibration softened by one temperature on the manifest's
+    validation cases, as ``mg3d pretrain`` does (``train.calibrate.temper_findings``), for a run
+    written before pre-training did; nothing for a run that did."""
+    from .data.cache import default_folder
+    from .data.dataset import CaseDataset
+    from .inference.encode import load_model
+    from .io.manifest import read_manifest
+    from .knowledge.prompts import default_prompts
+    from .model.checkpoint import read_metadata
+    from .train.calibrate import temper_findings
+    from .train.config import TrainConfig
+
+    meta = read_metadata(checkpoint) or {}
+    if "findings_temperature" in meta:
+        return {}
+    loaded = load_model(checkpoint, "cpu")
+    defaults = TrainConfig(manifest=str(manifest))
+    cases = [c for c in read_manifest(manifest) if c.split == defaults.val_split][: defaults.val_max_cases]
+    tuning = CaseDataset(None, loaded.model.config.profile, cache_dir=default_folder(), cases=cases)
+    calibration, temperature = temper_findings(loaded.model, tuning, default_prompts(),
+                                               meta.get("findings_calibration") or {})
+    return {"findings_calibration": calibration, "findings_temperature": temperature}
+
+
 def make(out: Path = SHIPPED, work: Path | None = None, size: DemoSize | None = None) -> dict:
     from .data.synth_writer import code_signature
     from .model.checkpoint import slim_copy
@@ -67,6 +92,7 @@ def make(out: Path = SHIPPED, work: Path | None = None, size: DemoSize | None = 
     cases = {"manifest": f"demo cases: mg3d synth seed 0, {size.cases} cases, {'x'.join(map(str, size.shape))}"}
     # a run made before pre-training chose and measured its outlines' levels: here, as it now does
     cases.update(outline_meta(assets["model"], Path(assets["manifest"])))
+    cases.update(findings_meta(assets["model"], Path(assets["manifest"])))
     files = {"model": slim_copy(assets["model"], out / "model.safetensors", cases),
              "segmenter": slim_copy(assets["segmenter"], out / "segmenter.safetensors", cases)}
     import torch

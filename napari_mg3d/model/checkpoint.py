@@ -91,8 +91,8 @@ def slim_copy(source: str | Path, target: str | Path, meta_update: dict | None =
         raise InputError(f"{Path(source).name} is not a napari-mg3d checkpoint")
     state = {k: v.contiguous() for k, v in state.items() if not k.startswith(PRETRAINING_ONLY)}
     meta = {**meta, **(meta_update or {}), "without": list(PRETRAINING_ONLY)}
-    with atomic_path(Path(target), ".safetensors") as tmp:
-        save_file(state, tmp, metadata={METADATA_KEY: json.dumps(meta)})
+    with atomic_path(Path(target), ".safetensors") as tmp:  # keys sorted: the same record, the same bytes
+        save_file(state, tmp, metadata={METADATA_KEY: json.dumps(meta, sort_keys=True)})
     return Path(target)
 
 

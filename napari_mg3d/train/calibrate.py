@@ -1,7 +1,9 @@
 """After pre-training, on training cases: the global alignment's running statistics recomputed
 ("precise BN": during training they trail the moving model, and retrieval and zero-shot read them
 at inference), and, for a model with a grounding head, the logistic calibration that weighs its
-findings against the global prompt pairs' in zero-shot (``inference.zeroshot``)."""
+findings against the global prompt pairs' in zero-shot (``inference.zeroshot``); then, on the
+validation cases, one temperature for all labels (``temper_findings``): a fit on the cases a model
+was trained on is as confident as the model is on them, more than it is on new cases."""
 
 from __future__ import annotations
 
@@ -102,3 +104,42 @@ def label_counts(reports: list[str], labels) -> dict[str, dict[str, int]]:
 
     positive = stated_labels(reports, labels).sum(0).astype(int) if reports else [0] * len(labels)
     return {label: {"positive": int(n), "negative": len(reports) - int(n)} for label, n in zip(labels, positive)}
+
+
+MIN_TEMPERATURE_CASES = 16  # validation cases needed to fit the temperature
+
+
+def fit_scale(logits: torch.Tensor, targets: torch.Tensor, steps: int = 50) -> float:
+    """The factor ``a`` in (0, 1] that makes sigmoid(a * logits) fit ``targets`` best (the pooled
+    log-loss over every entry; one temperature, 1 / a, Guo et al. 2017), by Newton's method on its
+    convex log-loss. At most 1: a fit on training cases can only be too sure for new cases, and a
+    sharpening read off a few validation cases would be their noise's."""
+    z, y = logits.double().flatten(), targets.double().flatten()
+    a = torch.tensor(1.0, dtype=torch.float64)
+    for _ in range(steps):
+        p = torch.sigmoid(a * z)
+        grad, curve = ((p - y) * z).sum(), (p * (1 - p) * z * z).sum() + 1e-9
+        a = (a - grad / curve).clamp(1e-3, 1.0)
+    return float(a)
+
+
+def temper_findings(model, dataset, prompt_sets, calibration: dict,
+                    cases: int = 256) -> tuple[dict, dict | None]:
+    """(``calibration`` with every label's weights and bias times ``fit_scale`` of its log-odds on
+    up to ``cases`` cases of ``dataset`` (validation cases: never the training cases), and a record
+    {"cases", "temperature"}); unchanged and None where there are fewer than
+    ``MIN_TEMPERATURE_CASES`` or no calibration."""
+    from ..inference.zeroshot import combined_log_odds
+
+    if not calibration or len(dataset) < MIN_TEMPERATURE_CASES:
+        return calibration, None
+    was_training = model.training
+    model.eval()
+    scores, grounded, stated = finding_scores(model, dataset, prompt_sets, cases)
+    model.train(was_training)
+    labels = [p.label for p in prompt_sets]
+    known = [j for j, label in enumerate(labels) if label in calibration]
+    logits = combined_log_odds(scores, grounded, labels, calibration)[:, known]
+    a = fit_scale(logits, stated[:, known])
+    tempered = {label: [round(float(v) * a, 6) for v in w] for label, w in calibration.items()}
+    return tempered, {"cases": int(len(stated)), "temperature": round(1 / a, 4)}

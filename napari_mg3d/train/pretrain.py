@@ -21,7 +21,7 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     from ..io.errors import InputError
     from ..model.checkpoint import save_checkpoint
     from ..model.config import get_config
-    from .calibrate import calibrate_alignment, calibrate_findings
+    from .calibrate import calibrate_alignment, calibrate_findings, temper_findings
     from .familiarity import training_summary
     from .module import PretrainModule
     from .run import checked_cases, fit, held_out_cases, start_run
@@ -51,6 +51,10 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
 
         calibrate_alignment(module.model, data)
         calibration = calibrate_findings(module.model, data, module.prompt_sets)
+        # one temperature from the validation split's cases (not the test cases the fallback may give)
+        tuning = CaseDataset(None, profile, cache_dir=cache,
+                             cases=[c for c in val_cases if c.split == config.val_split])
+        calibration, temperature = temper_findings(module.model, tuning, module.prompt_sets, calibration)
         # the outline rule's level per finding, chosen on training cases, measured on held-out ones
         levels = (choose_levels(module.model, get_profile(profile), data.cases, rule=OUTLINE_RULE)
                   if data.regions else {})
@@ -66,7 +70,9 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
                                                                    cuts=OUTLINES in learnt["trained"],
                                                                    rule=OUTLINE_RULE),
                                # what its training volumes looked like (the viewer's out-of-distribution line)
-                               "training_data": training_summary(module.model, data, get_profile(profile))})
+                               "training_data": training_summary(module.model, data, get_profile(profile)),
+                               # the findings' calibration softened on its validation cases (None: too few)
+                               "findings_temperature": temperature})
     return final
 
 

@@ -81,6 +81,9 @@ def test_pretrain_logs_checkpoints_and_exports(synth, tmp_path):
     stated = [label_report(r) for r in reports]
     assert {k: c["positive"] for k, c in counts.items()} == {k: sum(s.get(k, 0) for s in stated) for k in counts}
     assert 0 < max(c["positive"] for c in counts.values()) and counts["Pleural effusion"]["negative"] > 0
+    # too few validation cases to fit the findings' temperature: recorded as not fitted
+    val = sum(r["split"] == "val" for r in csv.DictReader(synth.open()))
+    assert val < 16 and "findings_temperature" in meta and meta["findings_temperature"] is None
     assert (out / "tensorboard").is_dir()
     ran = json.loads((out / "config.json").read_text())  # the config as run, every default resolved
     assert ran["trainer"]["precision"] in ("32-true", "bf16-mixed") and ran["num_workers"] == 1
