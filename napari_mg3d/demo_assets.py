@@ -27,7 +27,7 @@ SHIPPED = Path(__file__).parent / "demo_model"
 @dataclass(frozen=True)
 class DemoSize:
     cases: int = 240
-    pretrain_steps: int = 450
+    pretrain_steps: int = 1000
     seg_steps: int = 240
     shape: tuple = (64, 128, 128)
 
