@@ -54,7 +54,8 @@ def outline_meta(checkpoint: Path, manifest: Path) -> dict:
 def findings_meta(checkpoint: Path, manifest: Path) -> dict:
     """The checkpoint's findings calibration softened by one temperature on the manifest's
     validation cases, as ``mg3d pretrain`` does (``train.calibrate.temper_findings``), for a run
-    written before pre-training did; nothing for a run that did."""
+    written before pre-training did; the run's own record for a run that did (both files carry
+    it, as they carry ``outline_meta``'s, so that either way gives the same bytes)."""
     from .data.cache import default_folder
     from .data.dataset import CaseDataset
     from .inference.encode import load_model
@@ -66,7 +67,7 @@ def findings_meta(checkpoint: Path, manifest: Path) -> dict:
 
     meta = read_metadata(checkpoint) or {}
     if "findings_temperature" in meta:
-        return {}
+        return {k: meta.get(k) for k in ("findings_calibration", "findings_temperature")}
     loaded = load_model(checkpoint, "cpu")
     defaults = TrainConfig(manifest=str(manifest))
     cases = [c for c in read_manifest(manifest) if c.split == defaults.val_split][: defaults.val_max_cases]
