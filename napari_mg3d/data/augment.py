@@ -44,32 +44,19 @@ class Augment:
         """A collated batch (``data.dataset.collate``: ``volume`` (b, 1, z, y, x), ``index``, and where
         present ``region_masks`` / ``organ_masks`` (r, z, y, x) with their ``*_slots`` (r, 2): image,
         sentence) with each sample moved and rescaled as ``draw`` says; the input is left as it is."""
+        import torch
+
         draws = [self.draw(step, i) for i in batch["index"].tolist()]
         out = dict(batch)
         volume = batch["volume"]
-        rows = []
-        for v, d in zip(volume, draws):
-            rows.append(moved(v, d.move, float(v.min())) * d.scale + d.offset)
-        out["volume"] = _stack(rows, volume)
+        out["volume"] = torch.stack([moved(v, d.move, float(v.min())) * d.scale + d.offset
+                                     for v, d in zip(volume, draws)]).to(volume.dtype)
         for kind in ("region", "organ"):
             masks, slots = batch.get(f"{kind}_masks"), batch.get(f"{kind}_slots")
             if masks is not None and len(masks):
-                out[f"{kind}_masks"] = _stack([moved(m[None], draws[int(i)].move, 0.0)[0]
-                                               for m, i in zip(masks, slots[:, 0].tolist())], masks)
-        if "regions" in batch:  # items' masks by label, for a batch without report inputs
-            out["regions"] = [{k: moved(v[None], d.move, 0.0)[0] for k, v in r.items()}
-                              for r, d in zip(batch["regions"], draws)]
+                out[f"{kind}_masks"] = torch.stack([moved(m[None], draws[int(i)].move, 0.0)[0]
+                                                    for m, i in zip(masks, slots[:, 0].tolist())])
         return out
-
-
-def _stack(rows: list, like):
-    if not rows:
-        return like
-    if isinstance(like, np.ndarray):
-        return np.stack(rows).astype(like.dtype, copy=False)
-    import torch
-
-    return torch.stack(rows).to(like.dtype)
 
 
 def moved(a, move, fill: float):
