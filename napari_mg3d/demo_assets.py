@@ -26,24 +26,38 @@ SHIPPED = Path(__file__).parent / "demo_model"
 
 @dataclass(frozen=True)
 class DemoSize:
-    cases: int = 240
+    cases: int = 240  # the demo's own cases (seed 0): its training cases are its case library
     pretrain_steps: int = 1000
     seg_steps: int = 240
     shape: tuple = (64, 128, 128)
+    # the models' training cases: the demo's own and, up to this many, more of seed 0 beyond them
+    # (written only to train; the demo's held-out cases stay held out)
+    train_cases: int = 600
 
     @classmethod
     def from_env(cls) -> "DemoSize":
-        """``MG3D_DEMO_CASES``, ``MG3D_DEMO_STEPS``, ``MG3D_DEMO_SEG_STEPS`` shrink it (tests)."""
+        """``MG3D_DEMO_CASES``, ``MG3D_DEMO_STEPS``, ``MG3D_DEMO_SEG_STEPS``, ``MG3D_DEMO_TRAIN_CASES``
+        shrink it (tests); fewer demo cases than the default train on those alone unless
+        ``MG3D_DEMO_TRAIN_CASES`` says otherwise."""
         d = cls()
-        return cls(int(os.environ.get("MG3D_DEMO_CASES", d.cases)), int(os.environ.get("MG3D_DEMO_STEPS", d.pretrain_steps)),
-                   int(os.environ.get("MG3D_DEMO_SEG_STEPS", d.seg_steps)), d.shape)
+        cases = int(os.environ.get("MG3D_DEMO_CASES", d.cases))
+        train = int(os.environ.get("MG3D_DEMO_TRAIN_CASES", d.train_cases if cases == d.cases else 0))
+        return cls(cases, int(os.environ.get("MG3D_DEMO_STEPS", d.pretrain_steps)),
+                   int(os.environ.get("MG3D_DEMO_SEG_STEPS", d.seg_steps)), d.shape, train)
+
+    def extra_cases(self) -> int:
+        """How many cases beyond the demo's own are written to train on."""
+        from .data.synth_writer import split_of
+
+        own = sum(split_of(i, self.cases) == "train" for i in range(self.cases))
+        return max(0, self.train_cases - own)
 
     def key(self) -> str:
         """The cache folder's name: the sizes, the model config and the generator's code, so that a
         changed ``mg3d-tiny`` or generator never reuses a model trained under the old one."""
         from .data.synth_writer import code_signature
 
-        sizes = f"n{self.cases}-s{self.pretrain_steps}-g{self.seg_steps}-{'x'.join(map(str, self.shape))}"
+        sizes = f"n{self.cases}-t{self.train_cases}-s{self.pretrain_steps}-g{self.seg_steps}-{'x'.join(map(str, self.shape))}"
         return f"{sizes}-m{model_signature()}-c{code_signature('a')[:8]}"
 
 
@@ -88,13 +102,15 @@ def prepare(size: DemoSize | None = None, folder=None, say=None, retrain: bool =
         (folder / "cases" / "done").write_text(json.dumps(asdict(size)))
         _end_line()
     shipped = None if retrain else shipped_models(say)
+    training = None  # the manifest the models were trained on here
     if shipped is not None:
         model, segmenter = shipped["model"], shipped["segmenter"]
         say(f"demo: the shipped demo model ({model.parent}; scripts/make_demo_model.sh makes it; "
             "mg3d demo --retrain trains one here)")
         library = folder / f"library-shipped-{shipped['recipe']['sha256']['model'][:8]}"  # one per shipped file
     else:
-        model, segmenter = train_models(size, folder, manifest, say)
+        training = training_manifest(size, folder, manifest, say)
+        model, segmenter = train_models(size, folder, training, say)
         library = folder / "library"
     if not (library / "done").is_file():
         from .inference.library_commands import add_manifest
@@ -104,8 +120,30 @@ def prepare(size: DemoSize | None = None, folder=None, say=None, retrain: bool =
                      progress=lambda d, n: _line(f"demo: library {d} / {n}"))
         (library / "done").write_text("ok")
         _end_line()
-    return {"folder": folder, "manifest": manifest, "model": model, "segmenter": segmenter, "library": library,
+    return {"folder": folder, "manifest": manifest, "training": training, "model": model, "segmenter": segmenter,
+            "library": library,
             "case": demo_case(manifest), "shipped": shipped is not None}
+
+
+def training_manifest(size: DemoSize, folder: Path, manifest: Path, say) -> Path:
+    """The models' training manifest: the demo's own (``manifest``) where ``size`` adds no cases;
+    else the demo's cases written again with ``size.extra_cases()`` more of seed 0 after them, all
+    of those for training (``write_synthetic``'s ``train_from``): the same validation and held-out
+    cases, more to train on."""
+    extra = size.extra_cases()
+    if extra == 0:
+        return manifest
+    out = folder / "training"
+    if not (out / "done").is_file():
+        from .data.synth_writer import write_synthetic
+
+        total = size.cases + extra
+        say(f"demo: writing {total} cases to train on (the demo's {size.cases} and {extra} more) ...")
+        write_synthetic(out, total, seed=0, shape=size.shape, train_from=size.cases,
+                        progress=lambda d, n: _line(f"demo: training cases {d} / {n}"))
+        (out / "done").write_text(json.dumps(asdict(size)))
+        _end_line()
+    return out / "manifest.csv"
 
 
 def shipped_models(say=None) -> dict | None:

@@ -91,9 +91,12 @@ def make(out: Path = SHIPPED, work: Path | None = None, size: DemoSize | None = 
     before = json.loads((out / "recipe.json").read_text()) if (out / "recipe.json").is_file() else None
     # the training manifest named as the demo makes it, not by this machine's path
     cases = {"manifest": f"demo cases: mg3d synth seed 0, {size.cases} cases, {'x'.join(map(str, size.shape))}"}
+    if size.extra_cases():
+        cases["manifest"] += (f"; trained on {size.train_cases} of seed 0 (the demo's own training cases and "
+                              f"{size.extra_cases()} after its {size.cases})")
     # a run made before pre-training chose and measured its outlines' levels: here, as it now does
-    cases.update(outline_meta(assets["model"], Path(assets["manifest"])))
-    cases.update(findings_meta(assets["model"], Path(assets["manifest"])))
+    cases.update(outline_meta(assets["model"], Path(assets["training"])))
+    cases.update(findings_meta(assets["model"], Path(assets["training"])))
     files = {"model": slim_copy(assets["model"], out / "model.safetensors", cases),
              "segmenter": slim_copy(assets["segmenter"], out / "segmenter.safetensors", cases)}
     import torch

@@ -63,14 +63,32 @@ def test_demo_second_run_uses_the_cache(demo_run):
 
 
 def test_retrain_trains_the_demo_models_here_with_progress(tmp_path):
+    from napari_mg3d.io.manifest import read_manifest
+
+    # 10 demo cases (8 for training), trained on 12: 4 more written after them, for training only
     env = {**os.environ, "MG3D_CACHE_DIR": str(tmp_path), "MG3D_DEMO_CASES": "10", "MG3D_DEMO_STEPS": "1",
-           "MG3D_DEMO_SEG_STEPS": "1"}
+           "MG3D_DEMO_SEG_STEPS": "1", "MG3D_DEMO_TRAIN_CASES": "12"}
     code = "from napari_mg3d.demo_assets import prepare; print(prepare(retrain=True)['model'])"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "pre-training mg3d-tiny" in result.stderr and "step 1 / 1" in result.stderr
     assert "shipped" not in result.stderr and result.stdout.strip().endswith("pretrain/model.safetensors")
     assert list(tmp_path.glob("demo-*/seg/model.safetensors")) and list(tmp_path.glob("demo-*/library/done"))
+    folder = next(tmp_path.glob("demo-*"))
+    training = folder / "training" / "manifest.csv"
+    for run in ("pretrain", "seg"):  # both models trained on the 12, validated on the demo's own
+        assert json.loads((folder / run / "config.json").read_text())["manifest"] == str(training)
+    splits = [c.split for c in read_manifest(training)]
+    assert splits.count("train") == 12 and splits.count("val") == 1 and splits.count("test") == 1
+    demo = [c.id for c in read_manifest(folder / "cases" / "manifest.csv")]
+    trained = [c.id for c in read_manifest(training)]
+    assert trained[:10] == demo
+    # the case library holds the demo's 8 training cases, not the cases written only to train
+    from napari_mg3d.inference.library import CaseLibrary
+
+    library = CaseLibrary(folder / "library")
+    assert len(library) == 8 and library.has(demo[0]) and not any(library.has(i) for i in trained[10:])
+    library.close()
 
 
 def test_the_demo_cache_is_keyed_by_the_model_config(monkeypatch):

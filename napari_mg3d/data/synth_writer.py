@@ -29,6 +29,13 @@ def split_of(i: int, n: int) -> str:
     return SPLITS[-1][0]
 
 
+def _split(i: int, n: int, train_from: int | None) -> str:
+    """The split of the i-th of n cases: ``split_of``, or training beyond ``train_from``."""
+    if train_from is None:
+        return split_of(i, n)
+    return split_of(i, train_from) if i < train_from else "train"
+
+
 def case_id(seed: int, i: int, family: str = "a") -> str:
     """The id (and file stem) of the i-th case that ``write_synthetic`` writes for ``seed``."""
     return f"{FAMILIES[family][1]}-{seed:05d}-{i:05d}"
@@ -58,12 +65,15 @@ def code_signature(family: str = "a") -> str:
 
 
 def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128), progress=None,
-                    split: str | None = None, family: str = "a", supervision: str = "all") -> Path:
+                    split: str | None = None, family: str = "a", supervision: str = "all",
+                    train_from: int | None = None) -> Path:
     """Cases ``synth-SSSSS-IIIII`` (``phantomb-...`` for family b: volume, report, organ labels, one
     mask per finding), a manifest (manifest.csv, whose ``regions`` name each finding's mask by its
     CT-RATE label and ``organs`` the organ label map, named in organs.json, as ``supervision``
     says) and the 18-label table (labels.csv, CT-RATE header). Deterministic by seed and family.
-    ``split`` puts every case in one split; by default 80% train, 10% val, 10% test."""
+    ``split`` puts every case in one split; by default 80% train, 10% val, 10% test; with
+    ``train_from``, the first ``train_from`` cases are split as ``train_from`` cases would be and
+    those after them are all training cases (more to train on, the same held-out cases)."""
     from ..knowledge.labels import CT_RATE_LABELS
 
     if supervision not in SUPERVISION:
@@ -92,7 +102,7 @@ def write_synthetic(out: str | Path, n: int, seed: int = 0, shape=(64, 128, 128)
         labels = {label: case.labels.get(label, 0) for label in CT_RATE_LABELS}
         rows.append({
             "id": cid, "volume": f"cases/{cid}.nii.gz", "report": f"cases/{cid}.txt",
-            "labels": json.dumps(labels), "segmentation": f"cases/{cid}_organs.nii.gz", "split": split or split_of(i, n),
+            "labels": json.dumps(labels), "segmentation": f"cases/{cid}_organs.nii.gz", "split": split or _split(i, n, train_from),
             "findings": json.dumps({f: {"mask": masks[f], **case.details[f]} for f in masks}),
             "regions": json.dumps({CT_RATE_LABEL[f]: masks[f] for f in masks}) if kind in ("all", "findings") else "",
             "organs": f"cases/{cid}_organs.nii.gz" if kind in ("all", "organs") else "",

@@ -44,3 +44,19 @@ def test_synth_command_writes_cases_manifest_labels_and_masks(tmp_path):
     again = tmp_path / "again"
     subprocess.run(cmd[:4] + [str(again)] + cmd[5:], check=True, capture_output=True, timeout=300)
     assert _digest(out) == _digest(again)  # deterministic by seed
+
+
+def test_more_cases_to_train_on_leave_the_held_out_cases_as_they_were(tmp_path):
+    from napari_mg3d.data.synth_writer import write_synthetic
+
+    own = write_synthetic(tmp_path / "own", 10, seed=3, shape=(16, 32, 32))
+    more = write_synthetic(tmp_path / "more", 14, seed=3, shape=(16, 32, 32), train_from=10)
+    own_rows, more_rows = (list(csv.DictReader(open(m, newline=""))) for m in (own, more))
+    assert [r["split"] for r in own_rows] == ["train"] * 8 + ["val", "test"]
+    assert [r["split"] for r in more_rows] == ["train"] * 8 + ["val", "test"] + ["train"] * 4
+    assert more_rows[:10] == own_rows  # the same cases, in the same splits
+    for row in own_rows:
+        assert (tmp_path / "own" / row["report"]).read_bytes() == (tmp_path / "more" / row["report"]).read_bytes()
+        a, b = (read_volume(root / row["volume"]).array for root in (tmp_path / "own", tmp_path / "more"))
+        assert (a == b).all()
+    assert len({r["id"] for r in more_rows}) == 14
