@@ -119,23 +119,29 @@ def run(config: FinetuneConfig, resume: bool = False) -> Path:
     trainer = fit(config, module, data, validation, out, last, resume)
     final = out / "model.safetensors"
     if trainer.is_global_zero and config.task == "align":
-        save_aligned(module, data, final, profile, config, trainer.global_step)
+        # the findings' temperature from the validation split's cases (not the test cases the fallback may give)
+        tuning = CaseDataset(None, profile, cache_dir=cache, cases=[c for c in val_cases if c.split == config.val_split])
+        save_aligned(module, data, final, profile, config, trainer.global_step, tuning)
     elif trainer.is_global_zero:
         save_checkpoint(module.net, final, profile=profile.to_dict(),
                         extra={**extra, "step": trainer.global_step, "manifest": str(config.manifest)})
     return final
 
 
-def save_aligned(module, data, path, profile, config: FinetuneConfig, step: int) -> None:
+def save_aligned(module, data, path, profile, config: FinetuneConfig, step: int, tuning=None) -> None:
     """The aligned model, its alignment statistics recomputed over training cases, with what it
-    trained added to what its checkpoint had."""
+    trained added to what its checkpoint had; its findings' calibration (a model with a grounding
+    head) fitted on the training cases and softened by one temperature on ``tuning``'s (validation
+    cases; ``train.calibrate.temper_findings``), as pre-training does."""
     from ..model.capabilities import ALIGNMENT, FINDINGS, capabilities_of
     from ..model.checkpoint import read_metadata, save_checkpoint
-    from .calibrate import calibrate_alignment, calibrate_findings, label_counts
+    from .calibrate import calibrate_alignment, calibrate_findings, label_counts, temper_findings
     from .familiarity import training_summary
 
     model = module.model
     calibrate_alignment(model, data)
+    calibration, temperature = temper_findings(model, tuning or [], module.prompt_sets,
+                                               calibrate_findings(model, data, module.prompt_sets))
     meta = read_metadata(config.checkpoint)  # None: an official file read as it is
     before = capabilities_of(meta or {}, model.config, official_file=meta is None)
     trained = [*before.trained, *(p for p in (ALIGNMENT, FINDINGS) if p not in before.trained)]
@@ -143,7 +149,7 @@ def save_aligned(module, data, path, profile, config: FinetuneConfig, step: int)
     save_checkpoint(model, path, profile=profile.to_dict(), prompts=[p.__dict__ for p in module.prompt_sets],
                     extra={"source": source, "trained": trained, "aligned_from": str(config.checkpoint),
                            "step": step, "manifest": str(config.manifest), "mode": config.mode,
-                           "findings_calibration": calibrate_findings(model, data, module.prompt_sets),
+                           "findings_calibration": calibration, "findings_temperature": temperature,
                            "findings_learnt": label_counts([c.report for c in data.cases],
                                                            [p.label for p in module.prompt_sets]),
                            # what its training volumes looked like (the viewer's out-of-distribution line)

@@ -91,3 +91,47 @@ def test_finetune_refuses_a_bad_task_setting(synth, tmp_path):
     result = _mg3d("finetune", "cls", "--set", f"manifest={synth}", f"out={tmp_path}", "mode=probe",
                    "checkpoint=nothing-here.safetensors")
     assert result.returncode == 2 and "checkpoint not found" in result.stderr
+
+
+def test_finetune_align_tempers_its_findings_on_the_validation_cases(tmp_path):
+    import torch
+
+    from napari_mg3d.data.dataset import CaseDataset
+    from napari_mg3d.data.synth_writer import write_synthetic
+    from napari_mg3d.inference.encode import load_model
+    from napari_mg3d.io.manifest import read_manifest
+    from napari_mg3d.knowledge.prompts import default_prompts
+    from napari_mg3d.model.checkpoint import read_metadata, save_checkpoint
+    from napari_mg3d.model.factory import create_model
+    from napari_mg3d.train.calibrate import MIN_TEMPERATURE_CASES, calibrate_findings
+
+    import csv
+
+    manifest = write_synthetic(tmp_path / "cases", 28, seed=6, shape=(16, 32, 32))
+    rows = list(csv.DictReader(manifest.open(newline="")))
+    for i, row in enumerate(rows):  # 8 training cases, 16 validation cases, 4 test cases
+        row["split"] = "train" if i < 8 else "val" if i < 8 + MIN_TEMPERATURE_CASES else "test"
+    with manifest.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    torch.manual_seed(0)
+    pretrained = tmp_path / "pretrained.safetensors"
+    save_checkpoint(create_model("mg3d-tiny", device="cpu"), pretrained, profile={"name": "synthetic-tiny"})
+    out = tmp_path / "align"
+    result = _mg3d("finetune", "align", "--set", f"manifest={manifest}", f"out={out}", f"checkpoint={pretrained}",
+                   "mode=probe", "max_steps=3", "batch_size=8", "log_every=1", "warmup_steps=1",
+                   f"cache_dir={tmp_path / 'cache'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = read_metadata(out / "model.safetensors")
+    record = meta["findings_temperature"]
+    assert record["cases"] == MIN_TEMPERATURE_CASES and record["temperature"] >= 1.0
+    # the kept weights are the training cases' fit, softened by that temperature
+    loaded = load_model(out / "model.safetensors", "cpu")
+    train = CaseDataset(None, "synthetic-tiny", cache_dir=tmp_path / "cache",
+                        cases=[c for c in read_manifest(manifest) if c.split == "train"])
+    fit = calibrate_findings(loaded.model, train, default_prompts())
+    assert fit.keys() == meta["findings_calibration"].keys() and fit
+    for label, weights in fit.items():
+        assert np.allclose(np.asarray(weights) / record["temperature"], meta["findings_calibration"][label],
+                           atol=2e-3 * (1 + np.abs(weights).max())), label
