@@ -307,6 +307,8 @@ def _zeroshot(args) -> int:
             print(f"{p:6.3f}  {label}")
         if result["not_learnt"]:
             print(f"not learnt by this model (no probability): {', '.join(result['not_learnt'])}")
+        if result["calibration"]:
+            print(result["calibration"])
     return 0
 
 

@@ -25,6 +25,8 @@ class Loaded:
     outline_quality: dict | None = None  # label -> its outlines on held-out masks (inference.outline_quality)
     outline_levels: dict | None = None  # label -> the outline rule's level the run chose (inference.outline)
     outline_rule: str = MAP_RULE  # the rule its levels were chosen for and its outlines measured by (inference.outline)
+    # the findings' validation temperature ({"cases", "temperature"}; train.calibrate.temper_findings), None: not fitted
+    findings_temperature: dict | None = None
     # prompt sets -> their embeddings (prompt_vectors), for ``_prompts_of``, the model they came from
     _prompts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     _prompts_of: object = field(default=None, init=False, repr=False, compare=False)
@@ -34,6 +36,16 @@ class Loaded:
             from ..model.capabilities import capabilities_of
 
             self.capabilities = capabilities_of(None if self.checkpoint is None else {}, self.model.config)
+
+    def calibration_line(self) -> str:
+        """How its findings' probabilities were calibrated, in one line ("" where they were not)."""
+        if not self.calibration:
+            return ""
+        line = f"findings calibrated on its training cases ({len(self.calibration)} labels)"
+        t = self.findings_temperature
+        if t:
+            return f"{line}, softened by temperature {t['temperature']:.2f} fitted on {t['cases']} validation cases"
+        return f"{line}; no validation temperature (too few validation cases): they may be surer than they should be"
 
     def require(self, what: str) -> None:
         """Refuse ``what`` (findings, text search, refined maps) with one line when the checkpoint
@@ -91,7 +103,8 @@ def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -
     profile = get_profile(meta.get("profile") or model.config.profile)
     return Loaded(model, profile, meta.get("prompts"), str(checkpoint), model.config.name,
                   meta.get("findings_calibration"), capabilities, learnt_labels(meta), meta.get("training_data"),
-                  meta.get("outline_quality"), meta.get("outline_levels"), meta.get("outline_rule", MAP_RULE))
+                  meta.get("outline_quality"), meta.get("outline_levels"), meta.get("outline_rule", MAP_RULE),
+                  meta.get("findings_temperature"))
 
 
 def check_finite(volume) -> None:

@@ -127,5 +127,7 @@ class FindingsWidget(QWidget):
         self.table.resizeRowsToContents()
         apart = (f"Not learnt by this model (its training reports never told them apart), so no probability: "
                  f"{', '.join(self.not_learnt)}.\n" if self.not_learnt else "")
+        line = self.session.loaded.calibration_line() if self.session.loaded is not None else ""
+        calibrated = f" {line[:1].upper()}{line[1:]}." if line else ""
         self.note.setText(apart + "Probabilities from the checkpoint's prompt pairs (with a grounding head, also "
-                          "where in the volume they are found); statuses from the report text.")
+                          f"where in the volume they are found); statuses from the report text.{calibrated}")

