@@ -30,15 +30,15 @@ class DemoSize:
     pretrain_steps: int = 1000
     seg_steps: int = 240
     shape: tuple = (64, 128, 128)
-    # the models' training cases: the demo's own and, up to this many, more of seed 0 beyond them
-    # (written only to train; the demo's held-out cases stay held out)
+    # the models' training cases in all: the demo's own training cases and, to make up this many,
+    # more of seed 0 after its cases (written only to train; its held-out cases stay held out)
     train_cases: int = 600
 
     @classmethod
     def from_env(cls) -> "DemoSize":
-        """``MG3D_DEMO_CASES``, ``MG3D_DEMO_STEPS``, ``MG3D_DEMO_SEG_STEPS``, ``MG3D_DEMO_TRAIN_CASES``
-        shrink it (tests); fewer demo cases than the default train on those alone unless
-        ``MG3D_DEMO_TRAIN_CASES`` says otherwise."""
+        """``MG3D_DEMO_CASES``, ``MG3D_DEMO_STEPS``, ``MG3D_DEMO_SEG_STEPS`` shrink it (tests),
+        ``MG3D_DEMO_TRAIN_CASES`` sets its training cases; fewer demo cases than the default train on
+        their own training cases alone unless ``MG3D_DEMO_TRAIN_CASES`` says otherwise."""
         d = cls()
         cases = int(os.environ.get("MG3D_DEMO_CASES", d.cases))
         train = int(os.environ.get("MG3D_DEMO_TRAIN_CASES", d.train_cases if cases == d.cases else 0))
@@ -57,7 +57,8 @@ class DemoSize:
         changed ``mg3d-tiny`` or generator never reuses a model trained under the old one."""
         from .data.synth_writer import code_signature
 
-        sizes = f"n{self.cases}-t{self.train_cases}-s{self.pretrain_steps}-g{self.seg_steps}-{'x'.join(map(str, self.shape))}"
+        extra = f"-x{self.extra_cases()}" if self.extra_cases() else ""  # cases written only to train
+        sizes = f"n{self.cases}{extra}-s{self.pretrain_steps}-g{self.seg_steps}-{'x'.join(map(str, self.shape))}"
         return f"{sizes}-m{model_signature()}-c{code_signature('a')[:8]}"
 
 
@@ -138,7 +139,8 @@ def training_manifest(size: DemoSize, folder: Path, manifest: Path, say) -> Path
         from .data.synth_writer import write_synthetic
 
         total = size.cases + extra
-        say(f"demo: writing {total} cases to train on (the demo's {size.cases} and {extra} more) ...")
+        say(f"demo: writing {total} cases for training (the demo's {size.cases} again, its held-out ones held out, "
+            f"and {extra} more) ...")
         write_synthetic(out, total, seed=0, shape=size.shape, train_from=size.cases,
                         progress=lambda d, n: _line(f"demo: training cases {d} / {n}"))
         (out / "done").write_text(json.dumps(asdict(size)))
@@ -170,7 +172,8 @@ def shipped_models(say=None) -> dict | None:
 
 
 def train_models(size: DemoSize, folder: Path, manifest: Path, say) -> tuple[Path, Path]:
-    """Pre-train ``mg3d-tiny`` on the demo's cases, then fine-tune organ segmentation from it."""
+    """Pre-train ``mg3d-tiny`` on ``manifest``'s cases (``training_manifest``), then fine-tune organ
+    segmentation from it."""
     model = folder / "pretrain" / "model.safetensors"
     if not (folder / "pretrain" / "done").is_file():
         say(f"demo: pre-training mg3d-tiny for {size.pretrain_steps} steps (once; cached in {folder}) ...")

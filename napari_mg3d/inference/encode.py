@@ -11,6 +11,9 @@ from ..io.errors import InputError
 from .outline import MAP_RULE
 
 
+NOT_RECORDED = "not recorded"  # a checkpoint made before runs fitted the findings' validation temperature
+
+
 @dataclass
 class Loaded:
     model: object  # MG3D, eval mode, on its device
@@ -25,8 +28,9 @@ class Loaded:
     outline_quality: dict | None = None  # label -> its outlines on held-out masks (inference.outline_quality)
     outline_levels: dict | None = None  # label -> the outline rule's level the run chose (inference.outline)
     outline_rule: str = MAP_RULE  # the rule its levels were chosen for and its outlines measured by (inference.outline)
-    # the findings' validation temperature ({"cases", "temperature"}; train.calibrate.temper_findings), None: not fitted
-    findings_temperature: dict | None = None
+    # the findings' validation temperature ({"cases", "temperature"}; train.calibrate.temper_findings), None: not
+    # fitted (too few validation cases); NOT_RECORDED: a checkpoint made before runs fitted one
+    findings_temperature: dict | str | None = None
     # prompt sets -> their embeddings (prompt_vectors), for ``_prompts_of``, the model they came from
     _prompts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     _prompts_of: object = field(default=None, init=False, repr=False, compare=False)
@@ -41,11 +45,16 @@ class Loaded:
         """How its findings' probabilities were calibrated, in one line ("" where they were not)."""
         if not self.calibration:
             return ""
-        line = f"findings calibrated on its training cases ({len(self.calibration)} labels)"
+        n = len(self.calibration)
+        line = f"findings calibrated on its training cases ({n} label{'s' if n != 1 else ''})"
         t = self.findings_temperature
-        if t:
-            return f"{line}, softened by temperature {t['temperature']:.2f} fitted on {t['cases']} validation cases"
-        return f"{line}; no validation temperature (too few validation cases): they may be surer than they should be"
+        if t == NOT_RECORDED:
+            return f"{line}; made before runs fitted a validation temperature: they may be surer than they should be"
+        if t is None:
+            return f"{line}; no validation temperature (too few validation cases): they may be surer than they should be"
+        if t["temperature"] <= 1.0:
+            return f"{line}; its {t['cases']} validation cases asked for no softening (temperature 1)"
+        return f"{line}, softened by temperature {t['temperature']:.2f} fitted on {t['cases']} validation cases"
 
     def require(self, what: str) -> None:
         """Refuse ``what`` (findings, text search, refined maps) with one line when the checkpoint
@@ -104,7 +113,7 @@ def load_model(checkpoint=None, device: str = "auto", name: str = "mg3d-tiny") -
     return Loaded(model, profile, meta.get("prompts"), str(checkpoint), model.config.name,
                   meta.get("findings_calibration"), capabilities, learnt_labels(meta), meta.get("training_data"),
                   meta.get("outline_quality"), meta.get("outline_levels"), meta.get("outline_rule", MAP_RULE),
-                  meta.get("findings_temperature"))
+                  meta.get("findings_temperature", NOT_RECORDED))
 
 
 def check_finite(volume) -> None:

@@ -73,7 +73,7 @@ def test_zeroshot_of_a_calibrated_checkpoint_joins_the_grounding_heads_findings(
 
 
 def test_the_calibration_line_says_how_the_probabilities_were_made():
-    from napari_mg3d.inference.encode import Loaded
+    from napari_mg3d.inference.encode import NOT_RECORDED, Loaded
 
     def line(calibration, temperature):
         return Loaded(None, None, None, "x.safetensors", capabilities=object(), calibration=calibration,
@@ -85,3 +85,7 @@ def test_the_calibration_line_says_how_the_probabilities_were_made():
         "findings calibrated on its training cases (2 labels), softened by temperature 1.50 fitted on 20 validation cases")
     assert line(fitted, None).endswith("no validation temperature (too few validation cases): they may be surer "
                                        "than they should be")
+    assert line({"Emphysema": [1.0, 0.0, 0.0, 0.0]}, {"cases": 20, "temperature": 1.0}) == (
+        "findings calibrated on its training cases (1 label); its 20 validation cases asked for no softening "
+        "(temperature 1)")
+    assert "made before runs fitted a validation temperature" in line(fitted, NOT_RECORDED)

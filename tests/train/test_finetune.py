@@ -125,7 +125,7 @@ def test_finetune_align_tempers_its_findings_on_the_validation_cases(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     meta = read_metadata(out / "model.safetensors")
     record = meta["findings_temperature"]
-    assert record["cases"] == MIN_TEMPERATURE_CASES and record["temperature"] >= 1.0
+    assert record["cases"] == MIN_TEMPERATURE_CASES and record["temperature"] > 1.0  # softened, not left
     # the kept weights are the training cases' fit, softened by that temperature
     loaded = load_model(out / "model.safetensors", "cpu")
     train = CaseDataset(None, "synthetic-tiny", cache_dir=tmp_path / "cache",
