@@ -112,7 +112,8 @@ def make(out: Path = SHIPPED, work: Path | None = None, size: DemoSize | None = 
         "demo_case": {"id": case["id"], "index": int(case["id"].rsplit("-", 1)[1]), "finding": case["finding"]},
         **demo_findings(files["model"], case["volume"]),
     }
-    if before and before.get("model_signature") == recipe["model_signature"] and before.get("generator") == recipe["generator"]:
+    same = ("model_signature", "generator", "size")  # the same recipe (as JSON: the shape a list in both)
+    if before and all(before.get(k) == json.loads(json.dumps(recipe[k])) for k in same):
         recipe["same_bytes_as_before"] = before["sha256"] == recipe["sha256"]
         if reused:  # the minutes the runs took, not the finishing
             recipe["minutes"] = before["minutes"]
