@@ -79,5 +79,6 @@ def zeroshot_volume(checkpoint, volume_path, labels_file=None, device="auto") ->
             "probabilities": probabilities, "not_learnt": not_learnt,
             "learnt_from": {k: v for k, v in (loaded.learnt or {}).items() if k in probabilities},
             # how the probabilities were calibrated ("" where they were not)
-            "calibration": loaded.calibration_line(), "findings_temperature": loaded.findings_temperature,
+            "calibration": loaded.calibration_line([p.label for p in prompt_sets]),
+            "findings_temperature": loaded.findings_temperature,
             "checkpoint": loaded.capabilities.to_dict()}

@@ -41,12 +41,18 @@ class Loaded:
 
             self.capabilities = capabilities_of(None if self.checkpoint is None else {}, self.model.config)
 
-    def calibration_line(self) -> str:
-        """How its findings' probabilities were calibrated, in one line ("" where they were not)."""
-        if not self.calibration:
+    def calibration_line(self, labels=None) -> str:
+        """How its findings' probabilities were calibrated, in one line ("" where they were not);
+        ``labels``: the labels asked for (a user's label file), of which only those the calibration
+        knows are calibrated (the others keep the global prompt pair alone)."""
+        known = [label for label in (labels if labels is not None else self.calibration or {})
+                 if label in (self.calibration or {})]
+        if not known:
             return ""
-        n = len(self.calibration)
-        line = f"findings calibrated on its training cases ({n} label{'s' if n != 1 else ''})"
+        n = len(known)
+        counted = f"{n} of these {len(labels)} labels" if labels is not None and n < len(labels) else (
+            f"{n} label{'s' if n != 1 else ''}")
+        line = f"findings calibrated on its training cases ({counted})"
         t = self.findings_temperature
         if t == NOT_RECORDED:
             return f"{line}; made before runs fitted a validation temperature: they may be surer than they should be"

@@ -75,9 +75,9 @@ def test_zeroshot_of_a_calibrated_checkpoint_joins_the_grounding_heads_findings(
 def test_the_calibration_line_says_how_the_probabilities_were_made():
     from napari_mg3d.inference.encode import NOT_RECORDED, Loaded
 
-    def line(calibration, temperature):
+    def line(calibration, temperature, labels=None):
         return Loaded(None, None, None, "x.safetensors", capabilities=object(), calibration=calibration,
-                      findings_temperature=temperature).calibration_line()
+                      findings_temperature=temperature).calibration_line(labels)
 
     fitted = {"Lung nodule": [1.0, 0.5, 0.5, -1.0], "Emphysema": [1.0, 0.0, 0.0, 0.0]}
     assert line(None, None) == line({}, {"cases": 20, "temperature": 1.5}) == ""  # nothing calibrated
@@ -89,3 +89,8 @@ def test_the_calibration_line_says_how_the_probabilities_were_made():
         "findings calibrated on its training cases (1 label); its 20 validation cases asked for no softening "
         "(temperature 1)")
     assert "made before runs fitted a validation temperature" in line(fitted, NOT_RECORDED)
+    # a user's labels: only those the calibration knows are calibrated
+    asked = ["Emphysema", "Rib fracture", "Pneumothorax"]
+    assert line(fitted, {"cases": 20, "temperature": 1.5}, asked).startswith(
+        "findings calibrated on its training cases (1 of these 3 labels), softened by temperature 1.50")
+    assert line(fitted, {"cases": 20, "temperature": 1.5}, ["Rib fracture"]) == ""
