@@ -57,7 +57,8 @@ class DemoSize:
         changed ``mg3d-tiny`` or generator never reuses a model trained under the old one."""
         from .data.synth_writer import code_signature
 
-        extra = f"-x{self.extra_cases()}" if self.extra_cases() else ""  # cases written only to train
+        extra = self.extra_cases()  # cases written only to train
+        extra = f"-x{extra}" if extra else ""
         sizes = f"n{self.cases}{extra}-s{self.pretrain_steps}-g{self.seg_steps}-{'x'.join(map(str, self.shape))}"
         return f"{sizes}-m{model_signature()}-c{code_signature('a')[:8]}"
 

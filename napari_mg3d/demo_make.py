@@ -64,14 +64,15 @@ def findings_meta(checkpoint: Path, manifest: Path) -> dict:
     from .model.checkpoint import read_metadata
     from .train.calibrate import temper_findings
     from .train.config import TrainConfig
+    from .train.run import tuning_cases
 
     meta = read_metadata(checkpoint) or {}
     if "findings_temperature" in meta:
         return {k: meta.get(k) for k in ("findings_calibration", "findings_temperature")}
     loaded = load_model(checkpoint, "cpu")
     defaults = TrainConfig(manifest=str(manifest))
-    cases = [c for c in read_manifest(manifest) if c.split == defaults.val_split][: defaults.val_max_cases]
-    tuning = CaseDataset(None, loaded.model.config.profile, cache_dir=default_folder(), cases=cases)
+    tuning = CaseDataset(None, loaded.model.config.profile, cache_dir=default_folder(),
+                         cases=tuning_cases(defaults, read_manifest(manifest)))
     calibration, temperature = temper_findings(loaded.model, tuning, default_prompts(),
                                                meta.get("findings_calibration") or {})
     return {"findings_calibration": calibration, "findings_temperature": temperature}

@@ -60,12 +60,9 @@ class Augment:
 
 
 def moved(a, move, fill: float):
-    """(n, z, y, x) ``a`` (a numpy array or a tensor, on any device) moved by ``move`` voxels (z, y,
-    x); what comes in from the edge is ``fill``."""
-    if isinstance(a, np.ndarray):
-        out = np.full_like(a, fill)
-    else:
-        out = a.new_full(a.shape, fill)
+    """(n, z, y, x) tensor ``a`` (on any device) moved by ``move`` voxels (z, y, x); what comes in
+    from the edge is ``fill``."""
+    out = a.new_full(a.shape, fill)
     src, dst = [slice(None)], [slice(None)]
     for m, n in zip(move, a.shape[1:]):
         m = int(m)

@@ -60,7 +60,7 @@ def run(config: FinetuneConfig, resume: bool = False) -> Path:
     from ..data.dataset import CaseDataset
     from ..data.profiles import get_profile
     from ..model.checkpoint import save_checkpoint
-    from .run import checked_cases, fit, held_out_cases, start_run
+    from .run import checked_cases, fit, held_out_cases, start_run, tuning_cases
 
     if config.task not in ("seg", "cls", "align"):
         raise InputError(f"task must be seg, cls or align, not {config.task!r}")
@@ -120,7 +120,7 @@ def run(config: FinetuneConfig, resume: bool = False) -> Path:
     final = out / "model.safetensors"
     if trainer.is_global_zero and config.task == "align":
         # the findings' temperature from the validation split's cases (not the test cases the fallback may give)
-        tuning = CaseDataset(None, profile, cache_dir=cache, cases=[c for c in val_cases if c.split == config.val_split])
+        tuning = CaseDataset(None, profile, cache_dir=cache, cases=tuning_cases(config, val_cases))
         save_aligned(module, data, final, profile, config, trainer.global_step, tuning)
     elif trainer.is_global_zero:
         save_checkpoint(module.net, final, profile=profile.to_dict(),

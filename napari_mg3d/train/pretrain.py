@@ -24,7 +24,7 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
     from .calibrate import calibrate_alignment, calibrate_findings, temper_findings
     from .familiarity import training_summary
     from .module import PretrainModule
-    from .run import checked_cases, fit, held_out_cases, start_run
+    from .run import checked_cases, fit, held_out_cases, start_run, tuning_cases
     from .validation import RetrievalValidation
 
     out, last = start_run(config, resume)
@@ -52,8 +52,7 @@ def run(config: TrainConfig, resume: bool = False) -> Path:
         calibrate_alignment(module.model, data)
         calibration = calibrate_findings(module.model, data, module.prompt_sets)
         # one temperature from the validation split's cases (not the test cases the fallback may give)
-        tuning = CaseDataset(None, profile, cache_dir=cache,
-                             cases=[c for c in val_cases if c.split == config.val_split])
+        tuning = CaseDataset(None, profile, cache_dir=cache, cases=tuning_cases(config, val_cases))
         calibration, temperature = temper_findings(module.model, tuning, module.prompt_sets, calibration)
         # the outline rule's level per finding, chosen on training cases, measured on held-out ones
         levels = (choose_levels(module.model, get_profile(profile), data.cases, rule=OUTLINE_RULE)

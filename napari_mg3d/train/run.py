@@ -51,6 +51,13 @@ def held_out_cases(config, out: Path, minimum: int = 2) -> list:
     return []
 
 
+def tuning_cases(config, cases: list) -> list:
+    """Of ``cases``, up to ``val_max_cases`` of the validation split: what the findings' temperature
+    is fitted on (``train.calibrate.temper_findings``), never the test cases ``held_out_cases``
+    falls back to."""
+    return [c for c in cases if c.split == config.val_split][: config.val_max_cases]
+
+
 def resolved_trainer(settings: dict) -> dict:
     """Lightning's settings with the defaults resolved: precision None is bf16 mixed precision where
     the accelerator is a CUDA GPU that has bf16 (Ampere and later), float32 elsewhere."""

@@ -76,8 +76,9 @@ class ModelWidget(QWidget):
             f" · {' x '.join(f'{s:g}' for s in p.spacing)} mm · grid {' x '.join(map(str, p.size))} (x, y, z)",
             f"checkpoint: {loaded.capabilities.summary()}",
         ]
-        if loaded.calibration_line():
-            lines.append(loaded.calibration_line())
+        calibration = loaded.calibration_line()
+        if calibration:
+            lines.append(calibration)
         text = getattr(getattr(loaded.model, "load_report", None), "text_from", None)
         if text:  # the frozen text encoder the file names rather than carries, checked at load
             origin = f"{text['package']} {text['version']}" if text.get("package") else "its folder or hub name"
