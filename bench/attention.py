@@ -24,10 +24,11 @@ the finding's CT-RATE label), not by the synthetic templates. The header says wh
 saw findings' masks in training (the region term, on the manifest's ``regions``) or report words
 only: held-out cases either way, but not the same claim.
 Usage: python bench/attention.py CHECKPOINT [--cases 100] [--seed 1] [--tolerance MM]
-       [--data /tmp/mg3d-attention-bench] [--fraction F (one outline level for every finding; default:
-       the levels the run chose per finding, as the viewer outlines, else inference.outline.FRACTION)]
+       [--data /tmp/mg3d-attention-bench] [--fraction F (one outline level for every finding, in the
+       rule's unit; default: the levels the run chose per finding, as the viewer outlines, else the
+       rule's default, inference.outline.FRACTION or MEAN_LEVEL)]
        [--levels (the run's levels even where it trained the outline term's own cut)]
-       [--rule map|map+image (the outline rule; default: the checkpoint's outline_rule)]
+       [--rule map|map+image|map/mean|map+image/mean (the outline rule; default: the checkpoint's outline_rule)]
 """
 
 from __future__ import annotations
@@ -76,11 +77,11 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, default=None,
                         help="mm (default: the largest voxel spacing of the checkpoint's profile)")
     parser.add_argument("--fraction", type=float, default=None,
-                        help="one outline level for every finding (default: the checkpoint's outline_levels, "
-                        "else inference.outline.FRACTION)")
-    from napari_mg3d.inference.outline import IMAGE_RULE, MAP_RULE
+                        help="one outline level for every finding, in the rule's unit (default: the checkpoint's "
+                        "outline_levels, else the rule's default)")
+    from napari_mg3d.inference.outline import RULES
 
-    parser.add_argument("--rule", choices=[MAP_RULE, IMAGE_RULE], default=None,
+    parser.add_argument("--rule", choices=RULES, default=None,
                         help="outline rule (inference.outline): the checkpoint's outline_rule by default")
     parser.add_argument("--levels", action="store_true",
                         help="outline at the checkpoint's outline_levels even where it trained its own cut")
@@ -88,7 +89,7 @@ def main() -> None:
     from napari_mg3d.data.synth_writer import family_module
     from napari_mg3d.inference.attention import on_volume_grid, sentence_maps
     from napari_mg3d.inference.encode import load_model, model_input
-    from napari_mg3d.inference.outline import FRACTION, body_mask, level_for, outline
+    from napari_mg3d.inference.outline import body_mask, by_mean, level_for, outline
     from napari_mg3d.inference.outline_quality import dice
     from napari_mg3d.io.volume import read_volume
     from napari_mg3d.knowledge.labels import label_report
@@ -108,11 +109,11 @@ def main() -> None:
                  f"(the same generator, family and seed as its training manifest): choose another --seed")
     tolerance = args.tolerance if args.tolerance is not None else max(loaded.profile.spacing)
     methods = tuple(m for m in ("map", "gradient") if m in args.methods.split(","))
+    rule = args.rule or loaded.outline_rule
     levels = {} if args.fraction is not None else (loaded.outline_levels or {})
-    fraction = FRACTION if args.fraction is None else args.fraction
+    fraction = level_for(None, "", rule) if args.fraction is None else args.fraction
     # the maps' own cut where the checkpoint trained the outline offset, unless a level is asked for
     own_cut = OUTLINES in loaded.capabilities.trained and args.fraction is None and not args.levels
-    rule = args.rule or loaded.outline_rule
     hits, chance_volume, shapes = defaultdict(list), defaultdict(list), defaultdict(list)
     distances, ceiling = defaultdict(list), defaultdict(list)
     for row in rows:
@@ -146,7 +147,7 @@ def main() -> None:
                 if method == "map":  # (dice, outline ml, mask ml)
                     cut = naming[0].cut if own_cut else None
                     shape = outline(heat, volume, naming[0].text, body,
-                                    level_for(levels, naming[0].text) if levels else fraction, cut, rule)
+                                    level_for(levels, naming[0].text, rule) if levels else fraction, cut, rule)
                     shapes[finding].append((dice(shape.mask, mask), shape.ml, float(mask.sum()) * voxel_ml))
             chance_volume[finding].append((mask.mean(), near.mean()))
     table, overall = [], defaultdict(list)
@@ -200,7 +201,7 @@ def main() -> None:
     if per_finding:
         how = "each map at its own cut (the outline offset the run trained)" if own_cut else (
                 f"each finding at the level the run chose ({', '.join(f'{k} {v:g}' for k, v in sorted(levels.items()))})"
-                if levels else f"fraction {fraction:g} of the peak")
+                if levels else f"{fraction:g} times the map's mean" if by_mean(rule) else f"fraction {fraction:g} of the peak")
         print(f"outline (inference.outline, rule {rule!r}: {how}, in the body): "
               f"mean Dice over findings {np.mean(per_finding):.3f}; the best an outline on the model's grid "
               f"can do ('dice: grid'): {np.mean([np.mean(v) for v in ceiling.values() if v]):.3f}")

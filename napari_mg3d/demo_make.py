@@ -33,7 +33,7 @@ def demo_findings(model: Path, volume: Path) -> dict:
 
 def outline_meta(checkpoint: Path, manifest: Path) -> dict:
     """The checkpoint's ``outline_levels``, ``outline_quality`` and ``outline_rule``; for a run written before
-    pre-training chose its levels, chosen on the manifest's training cases and measured on its
+    pre-training chose its levels by today's rule (``train.pretrain.OUTLINE_RULE``), chosen on the manifest's training cases and measured on its
     validation cases (``inference.outline_quality``), as ``mg3d pretrain`` does."""
     from .inference.encode import load_model
     from .inference.outline_quality import choose_levels, measure
@@ -42,7 +42,7 @@ def outline_meta(checkpoint: Path, manifest: Path) -> dict:
     from .train.pretrain import OUTLINE_RULE
 
     meta = read_metadata(checkpoint) or {}
-    if "outline_levels" in meta:
+    if "outline_levels" in meta and meta.get("outline_rule") == OUTLINE_RULE:
         return {k: meta[k] for k in ("outline_levels", "outline_quality", "outline_rule") if k in meta}
     loaded = load_model(checkpoint, "cpu")
     cases = read_manifest(manifest)

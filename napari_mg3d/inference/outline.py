@@ -30,7 +30,20 @@ label, the level among ``inference.outline_quality.LEVELS`` whose outlines best 
 label's finding masks on its training cases, and keeps them (``outline_levels``); a sentence is
 outlined at the level of the finding it names (``level_for``). The held-out measurement and the
 viewer's ml rule read those levels (``inference.outline_quality``). Grad-CAM maps are not what the
-levels were chosen on: they are outlined at ``FRACTION`` and their ml is never shown as earned.
+levels were chosen on: they are outlined at the rule's default and their ml is never shown as earned.
+
+Levels in means (the rules ending ``BY_MEAN``, which ``mg3d pretrain`` records since they were
+added): a level k stands for ``lo + k x mean`` (the map's mean above ``lo`` in the body; at most
+``MEAN_CAP`` of the way to the peak), i.e. the voxels where the map is k times what it would be spread
+evenly over the body, with the seeds at the square root of that share of the way to the peak as above.
+A fraction of the peak outlines a map with one sharp peak too tightly and a flat-topped map too
+widely: on a model's maps the best fraction for a finding falls as the peak stands further above the
+map's mean (Spearman's rho -0.48 to -0.77 for 10 of 18 findings, below 0 for 15; the demo model's
+maps of 64 of its training cases, the best level by the image rule), which a level in means follows by itself. Its price: for one kind of map it depends on
+the finding's size against the body's (a small finding's level is higher), which a level chosen
+per finding takes in, and which makes one level for every finding worse in means than as a
+fraction. Where a run chose no level for a finding, the default is ``MEAN_LEVEL``. Figures: README,
+"Outline levels in means".
 
 A model trained with the outline objective (``model.objectives.outline_loss``; the checkpoint lists
 "outlines" among its trained parts) says itself where a finding ends: each sentence's map comes with
@@ -59,7 +72,13 @@ import numpy as np
 
 MAP_RULE = "map"  # the map's outline alone (a checkpoint that records no outline_rule)
 IMAGE_RULE = "map+image"  # the map's outline taken on to the volume's intensities (inference.outline_image)
+BY_MEAN = "/mean"  # a rule ending so reads its levels as multiples of the map's mean in the body
+MAP_MEAN_RULE = MAP_RULE + BY_MEAN
+IMAGE_MEAN_RULE = IMAGE_RULE + BY_MEAN  # what ``mg3d pretrain`` chooses its levels for and records
+RULES = (MAP_RULE, IMAGE_RULE, MAP_MEAN_RULE, IMAGE_MEAN_RULE)
 FRACTION = 0.01  # of the way from the body's lowest map value to its peak; see the module's docstring
+MEAN_LEVEL = 8.0  # times the map's mean: a "/mean" rule's level for a finding its run chose none for
+MEAN_CAP = 0.95  # a level in means is at most this fraction of the way to the peak (a flat map's)
 BODY_HU = -500.0  # CT voxels above this are tissue (air and lung parenchyma lie below)
 SIDE_SHARE = 2 / 3  # an outline this much on one side of the body's midline is on that side
 EMPTY_FLAT = "the map is flat"  # an empty outline: the map has no peak in the body
@@ -119,9 +138,11 @@ def _between(a: np.ndarray, axis: int) -> np.ndarray:
     return np.logical_or.accumulate(a, axis=axis) & np.logical_or.accumulate(a[flip], axis=axis)[flip]
 
 
-def outline_mask(heat: np.ndarray, body: np.ndarray | None = None, fraction: float = FRACTION) -> np.ndarray:
+def outline_mask(heat: np.ndarray, body: np.ndarray | None = None, fraction: float = FRACTION,
+                 by_mean: bool = False) -> np.ndarray:
     """Bool (z, y, x): the voxels of ``heat`` the rule outlines (see the module's docstring);
-    empty where the map is flat."""
+    empty where the map is flat. ``by_mean``: ``fraction`` is a multiple of the map's mean above
+    its lowest in the body, not a fraction of the way to its peak (at most ``MEAN_CAP`` of it)."""
     from scipy import ndimage
 
     inside = np.ones(heat.shape, bool) if body is None else body
@@ -131,6 +152,8 @@ def outline_mask(heat: np.ndarray, body: np.ndarray | None = None, fraction: flo
     lo, peak = float(values.min()), float(values.max())
     if not peak > lo:
         return np.zeros(heat.shape, bool)
+    if by_mean:
+        fraction = min(fraction * float(np.mean(values, dtype=np.float64) - lo) / (peak - lo), MEAN_CAP)
     above = inside & (heat >= lo + fraction * (peak - lo))
     labels, _ = ndimage.label(above)
     seeds = np.unique(labels[inside & (heat >= lo + np.sqrt(fraction) * (peak - lo))])
@@ -193,15 +216,21 @@ def outline_voxels(heat: np.ndarray, volume, body: np.ndarray | None = None, fra
     return _map_and_rule(heat, volume, body, fraction, cut, rule)[1]
 
 
+def by_mean(rule: str) -> bool:
+    """Whether ``rule`` reads its levels as multiples of the map's mean (else of the way to its peak)."""
+    if rule not in RULES:
+        raise ValueError(f"unknown outline rule {rule!r}: one of {', '.join(map(repr, RULES))}")
+    return rule.endswith(BY_MEAN)
+
+
 def _map_and_rule(heat, volume, body, fraction, cut, rule) -> tuple[np.ndarray, np.ndarray]:
-    """(the map's own outline, the outline by ``rule``): the same array for ``MAP_RULE``."""
-    mask = outline_mask(heat, body, fraction) if cut is None else outline_at(heat, body, cut)
-    if rule == IMAGE_RULE:
+    """(the map's own outline, the outline by ``rule``): the same array for the map rules."""
+    mean = by_mean(rule)
+    mask = outline_mask(heat, body, fraction, mean) if cut is None else outline_at(heat, body, cut)
+    if rule.startswith(IMAGE_RULE):
         from .outline_image import refine
 
         return mask, refine(heat, np.asarray(volume.array), mask, body, volume.geometry.spacing)
-    if rule != MAP_RULE:
-        raise ValueError(f"unknown outline rule {rule!r}: {MAP_RULE!r} or {IMAGE_RULE!r}")
     return mask, mask
 
 
@@ -218,11 +247,12 @@ def outline(heat: np.ndarray, volume, text: str = "", body: np.ndarray | None = 
     return Outline(mask, ml, side, named, side_from, centroid, empty_because)
 
 
-def level_for(levels: dict | None, text: str) -> float:
-    """The rule's fraction for sentence ``text``: the level a run chose for the finding it names
+def level_for(levels: dict | None, text: str, rule: str = MAP_RULE) -> float:
+    """The level for sentence ``text`` by ``rule``: the one a run chose for the finding it names
     (``inference.outline_quality.choose_levels``; the first CT-RATE label it states, in the labels'
-    table order), else ``FRACTION``."""
-    return float(levels.get(named_label(text), FRACTION)) if levels else FRACTION
+    table order), else the rule's default (``FRACTION``; ``MEAN_LEVEL`` for a "/mean" rule)."""
+    default = MEAN_LEVEL if by_mean(rule) else FRACTION
+    return float(levels.get(named_label(text), default)) if levels else default
 
 
 def named_label(text: str) -> str | None:
@@ -237,5 +267,5 @@ def outlines(maps, volume, levels: dict | None = None, rule: str = MAP_RULE) -> 
     own cut where it has one, else at the level of the finding its sentence names (``levels``: a
     checkpoint's ``outline_levels``), by ``rule`` (a checkpoint's ``outline_rule``)."""
     body = body_mask(volume)
-    return [outline(heat, volume, amap.text, body, level_for(levels, amap.text), amap.cut, rule)
+    return [outline(heat, volume, amap.text, body, level_for(levels, amap.text, rule), amap.cut, rule)
             for amap, heat in maps]

@@ -3,8 +3,8 @@ findings have masks (the manifest's ``regions``), kept in the checkpoint (``outl
 read by the viewer before it shows an outline's volume.
 
 The outline rule's level is a run's own, per label: a model's maps fall off around a finding at
-their own rate (a lobe-wide opacity, a 6 mm nodule), so ``mg3d pretrain`` chooses, among
-``LEVELS``, the level whose outlines best overlap each label's finding masks on its training cases
+their own rate (a lobe-wide opacity, a 6 mm nodule), so ``mg3d pretrain`` chooses, among the
+rule's levels (``levels_of``), the level whose outlines best overlap each label's finding masks on its training cases
 (``choose_levels``; kept as ``outline_levels``), and the viewer outlines a sentence at the level of
 the finding it names (a model trained with the outline term instead outlines each map at its own
 cut, ``inference.outline``, and its levels are not read). Then, for each held-out case and each finding with a mask, the sentence of
@@ -28,8 +28,17 @@ from .outline import MAP_RULE, named_label
 EARNED_DICE = 0.5  # the mean Dice with held-out finding masks for an outline's ml to be shown
 EARNED_ML_ERROR = 0.5  # and the median relative error of its ml
 MIN_CASES = 3
-# the outline rule's levels a run chooses among, per label, on its training cases (``choose_levels``)
+# the outline rule's levels a run chooses among, per label, on its training cases (``choose_levels``):
+# fractions of the way to the map's peak, or for a "/mean" rule multiples of the map's mean in the body
 LEVELS = (0.003, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+MEAN_LEVELS = tuple(float(2 ** i) for i in range(15))  # 1, 2, 4, ... 16384
+
+
+def levels_of(rule: str) -> tuple[float, ...]:
+    """The levels a run chooses among for outline rule ``rule``."""
+    from .outline import by_mean
+
+    return MEAN_LEVELS if by_mean(rule) else LEVELS
 
 
 def _stated_maps(model, profile, cases, limit: int):
@@ -78,19 +87,20 @@ def choose_levels(model, profile, cases, limit: int = 32, rule: str = MAP_RULE) 
     is that label's are counted (``outline.level_for``: a sentence stating two findings is outlined
     at its first's, in the labels' table order). A label met on fewer than ``MIN_CASES``, or whose
     outlines never overlap its masks at any level, keeps the rule's default (absent here). ``rule``:
-    the outline rule the levels are for (``inference.outline``'s ``MAP_RULE`` or ``IMAGE_RULE``)."""
+    the outline rule the levels are for (one of ``inference.outline.RULES``; among ``levels_of(rule)``)."""
     from .outline import outline_voxels
 
+    levels = levels_of(rule)
     found = defaultdict(list)
     for label, heat, truth, volume, text, body, _ in _stated_maps(model, profile, cases, limit):
         if named_label(text) == label:
             found[label].append([dice(outline_voxels(heat, volume, body, level, rule=rule), truth)
-                                 for level in LEVELS])
+                                 for level in levels])
     chosen = {}
     for label, v in sorted(found.items()):
         mean = np.mean(v, 0)
         if len(v) >= MIN_CASES and mean.max() > 0:
-            chosen[label] = LEVELS[int(np.argmax(mean))]
+            chosen[label] = levels[int(np.argmax(mean))]
     return chosen
 
 
@@ -105,7 +115,7 @@ def measure(model, profile, cases, limit: int = 64, levels: dict | None = None,
 
     found = defaultdict(list)
     for label, heat, truth, volume, text, body, cut in _stated_maps(model, profile, cases, limit):
-        shape = outline(heat, volume, text, body, level_for(levels, text), cut if cuts else None, rule)
+        shape = outline(heat, volume, text, body, level_for(levels, text, rule), cut if cuts else None, rule)
         truth_ml = float(truth.sum()) * float(np.prod(volume.geometry.spacing)) / 1000
         found[label].append((dice(shape.mask, truth), abs(shape.ml - truth_ml) / max(truth_ml, 1e-6)))
     return {label: {"cases": len(v), "dice": round(float(np.mean([d for d, _ in v])), 4),

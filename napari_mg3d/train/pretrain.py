@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..inference.outline import IMAGE_RULE
+from ..inference.outline import IMAGE_MEAN_RULE
 from .config import TrainConfig
 
 # the outline rule a run chooses its levels for, measures its outlines by and records (inference.outline)
-OUTLINE_RULE = IMAGE_RULE
+OUTLINE_RULE = IMAGE_MEAN_RULE
 
 
 def run(config: TrainConfig, resume: bool = False) -> Path:

@@ -86,29 +86,35 @@ def test_attention_masks_outline_each_sentence_with_the_volume_geometry_and_ml(c
 
 def test_attention_masks_follow_the_outline_rule_the_checkpoint_records(case_and_checkpoint, tmp_path):
     """A checkpoint whose levels were chosen for the outline taken on to the image (``outline_rule``
-    "map+image", as ``mg3d pretrain`` now writes) has its masks outlined so; one that records no rule
-    (written before) keeps the map's outline alone, which is what its outlines were measured by."""
-    from napari_mg3d.inference.outline import FRACTION, IMAGE_RULE, body_mask, outline, outline_mask
+    "map+image", and "map+image/mean" with levels in multiples of the map's mean, as ``mg3d
+    pretrain`` now writes) has its masks outlined so; one that records no rule (written before)
+    keeps the map's outline alone, which is what its outlines were measured by."""
+    from napari_mg3d.inference.outline import (FRACTION, IMAGE_MEAN_RULE, IMAGE_RULE, body_mask, level_for,
+                                               outline, outline_mask)
     from napari_mg3d.io.volume import read_volume
     from napari_mg3d.model.checkpoint import slim_copy
 
     volume, checkpoint = case_and_checkpoint
-    tagged = slim_copy(checkpoint, tmp_path / "tagged.safetensors", {"outline_rule": IMAGE_RULE})
     source = read_volume(volume)
     body = body_mask(source)
     written = {}
-    for path, rule in ((checkpoint, "map"), (tagged, IMAGE_RULE)):
-        out = tmp_path / rule.replace("+", "-")
+    for rule in ("map", IMAGE_RULE, IMAGE_MEAN_RULE):
+        path = checkpoint if rule == "map" else slim_copy(
+            checkpoint, tmp_path / f"tagged{len(written)}.safetensors", {"outline_rule": rule})
+        out = tmp_path / rule.replace("+", "-").replace("/", "-")
         result = _mg3d("attention", str(path), str(volume), "--masks", "--out", str(out), "--json")
         assert result.returncode == 0, result.stderr[-3000:]
         for m in json.loads(result.stdout)["maps"][:4]:
             heat = read_volume(out / m["file"]).array
             mask = read_volume(out / m["outline"]["file"]).array.astype(bool)
-            assert np.array_equal(mask, outline(heat, source, m["text"], body, FRACTION, rule=rule).mask)
+            level = level_for(None, m["text"], rule)  # the checkpoint chose no levels: the rule's default
+            assert np.array_equal(mask, outline(heat, source, m["text"], body, level, rule=rule).mask)
             if rule == "map":
-                assert np.array_equal(mask, outline_mask(heat, body, FRACTION))
+                assert level == FRACTION and np.array_equal(mask, outline_mask(heat, body, FRACTION))
             written.setdefault(rule, []).append(mask)
-    assert any(not np.array_equal(a, b) for a, b in zip(written["map"], written[IMAGE_RULE]))  # the rules differ here
+    for rule in (IMAGE_RULE, IMAGE_MEAN_RULE):  # the rules differ here
+        assert any(not np.array_equal(a, b) for a, b in zip(written["map"], written[rule]))
+    assert any(not np.array_equal(a, b) for a, b in zip(written[IMAGE_RULE], written[IMAGE_MEAN_RULE]))
 
 
 def test_attention_with_nothing_to_map_is_a_clear_error(case_and_checkpoint, tmp_path):
