@@ -28,6 +28,9 @@ from .outline import MAP_RULE, named_label
 EARNED_DICE = 0.5  # the mean Dice with held-out finding masks for an outline's ml to be shown
 EARNED_ML_ERROR = 0.5  # and the median relative error of its ml
 MIN_CASES = 3
+# training cases a run chooses its levels on: 32 gave a finding ~10 maps to choose among 15 levels by,
+# and the choice's noise cost Dice on held-out cases (docs/method.md, levels in means)
+CHOICE_CASES = 100
 # the outline rule's levels a run chooses among, per label, on its training cases (``choose_levels``):
 # fractions of the way to the map's peak, or for a "/mean" rule multiples of the map's mean in the body
 LEVELS = (0.003, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -80,9 +83,9 @@ def dice(mask: np.ndarray, truth: np.ndarray) -> float:
     return float(2 * (mask & truth).sum() / max(1, mask.sum() + truth.sum()))
 
 
-def choose_levels(model, profile, cases, limit: int = 32, rule: str = MAP_RULE) -> dict[str, float]:
-    """label -> the outline rule's level (``inference.outline``'s fraction of the way to the peak)
-    among ``LEVELS`` whose outlines best overlap the finding's masks (mean Dice) on up to ``limit``
+def choose_levels(model, profile, cases, limit: int = CHOICE_CASES, rule: str = MAP_RULE) -> dict[str, float]:
+    """label -> the outline rule's level (``inference.outline``'s fraction of the way to the peak,
+    or for a "/mean" rule multiple of the map's mean) among ``levels_of(rule)`` whose outlines best overlap the finding's masks (mean Dice) on up to ``limit``
     of ``cases`` (the run's training cases) with finding masks. Only sentences whose outline level
     is that label's are counted (``outline.level_for``: a sentence stating two findings is outlined
     at its first's, in the labels' table order). A label met on fewer than ``MIN_CASES``, or whose
