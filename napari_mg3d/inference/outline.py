@@ -34,16 +34,16 @@ levels were chosen on: they are outlined at the rule's default and their ml is n
 
 Levels in means (the rules ending ``BY_MEAN``, which ``mg3d pretrain`` records since they were
 added): a level k stands for ``lo + k x mean`` (the map's mean above ``lo`` in the body; at most
-``MEAN_CAP`` of the way to the peak), i.e. the voxels where the map is k times what it would be spread
-evenly over the body, with the seeds at the square root of that share of the way to the peak as above.
-A fraction of the peak outlines a map with one sharp peak too tightly and a flat-topped map too
-widely: on a model's maps the best fraction for a finding falls as the peak stands further above the
-map's mean (Spearman's rho -0.48 to -0.77 for 10 of 18 findings, below 0 for 15; the demo model's
-maps of 64 of its training cases, the best level by the image rule), which a level in means follows by itself. Its price: for one kind of map it depends on
-the finding's size against the body's (a small finding's level is higher), which a level chosen
-per finding takes in, and which makes one level for every finding worse in means than as a
-fraction. Where a run chose no level for a finding, the default is ``MEAN_LEVEL``. Figures: README,
-"Outline levels in means".
+``MEAN_CAP`` of the way to the peak), i.e. the voxels where the map is k times what it would be
+spread evenly over the body, with the seeds at the square root of that share of the way to the peak
+as above. A fraction of the peak outlines a map with one sharp peak too tightly and a flat-topped
+map too widely: on a model's maps the best fraction for a finding falls as the peak stands further
+above the map's mean (Spearman's rho -0.48 to -0.77 for 10 of 18 findings, below 0 for 15; the demo
+model's maps of 64 of its training cases, the best level by the image rule), which a level in means
+follows by itself. Its price: for one kind of map it depends on the finding's size against the
+body's (a small finding's level is higher), which a level chosen per finding takes in, and which
+makes one level for every finding worse in means than as a fraction. Where a run chose no level for
+a finding, the default is ``MEAN_LEVEL``. Figures: README, "Outline levels in means".
 
 A model trained with the outline objective (``model.objectives.outline_loss``; the checkpoint lists
 "outlines" among its trained parts) says itself where a finding ends: each sentence's map comes with
