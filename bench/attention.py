@@ -111,6 +111,9 @@ def main() -> None:
     methods = tuple(m for m in ("map", "gradient") if m in args.methods.split(","))
     rule = args.rule or loaded.outline_rule
     levels = {} if args.fraction is not None else (loaded.outline_levels or {})
+    if levels and by_mean(rule) != by_mean(loaded.outline_rule):
+        sys.exit(f"the checkpoint's outline levels are for rule {loaded.outline_rule!r}, in another unit than "
+                 f"{rule!r}'s: give --fraction, or a rule of the same unit")
     fraction = level_for(None, "", rule) if args.fraction is None else args.fraction
     # the maps' own cut where the checkpoint trained the outline offset, unless a level is asked for
     own_cut = OUTLINES in loaded.capabilities.trained and args.fraction is None and not args.levels
