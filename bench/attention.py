@@ -28,7 +28,8 @@ Usage: python bench/attention.py CHECKPOINT [--cases 100] [--seed 1] [--toleranc
        rule's unit; default: the levels the run chose per finding, as the viewer outlines, else the
        rule's default, inference.outline.FRACTION or MEAN_LEVEL)]
        [--levels (the run's levels even where it trained the outline term's own cut)]
-       [--rule map|map+image|map/mean|map+image/mean (the outline rule; default: the checkpoint's outline_rule)]
+       [--rule map|map+image|map/mean|map+image/mean (the outline rule; default: the checkpoint's
+       outline_rule)]
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, default=None,
                         help="mm (default: the largest voxel spacing of the checkpoint's profile)")
     parser.add_argument("--fraction", type=float, default=None,
-                        help="one outline level for every finding, in the rule's unit (default: the checkpoint's "
-                        "outline_levels, else the rule's default)")
+                        help="one outline level for every finding, in the rule's unit (default: the "
+                        "checkpoint's outline_levels, else the rule's default)")
     from napari_mg3d.inference.outline import RULES
 
     parser.add_argument("--rule", choices=RULES, default=None,
@@ -112,8 +113,8 @@ def main() -> None:
     rule = args.rule or loaded.outline_rule
     levels = {} if args.fraction is not None else (loaded.outline_levels or {})
     if levels and by_mean(rule) != by_mean(loaded.outline_rule):
-        sys.exit(f"the checkpoint's outline levels are for rule {loaded.outline_rule!r}, in another unit than "
-                 f"{rule!r}'s: give --fraction, or a rule of the same unit")
+        sys.exit(f"the checkpoint's outline levels are for rule {loaded.outline_rule!r}, in another unit "
+                 f"than {rule!r}'s: give --fraction, or a rule of the same unit")
     fraction = level_for(None, "", rule) if args.fraction is None else args.fraction
     # the maps' own cut where the checkpoint trained the outline offset, unless a level is asked for
     own_cut = OUTLINES in loaded.capabilities.trained and args.fraction is None and not args.levels
@@ -149,8 +150,8 @@ def main() -> None:
                 hits[(finding, method, "mass")].append(float(heat[mask].sum() / total) if total > 0 else 0.0)
                 if method == "map":  # (dice, outline ml, mask ml)
                     cut = naming[0].cut if own_cut else None
-                    shape = outline(heat, volume, naming[0].text, body,
-                                    level_for(levels, naming[0].text, rule) if levels else fraction, cut, rule)
+                    level = level_for(levels, naming[0].text, rule) if levels else fraction
+                    shape = outline(heat, volume, naming[0].text, body, level, cut, rule)
                     shapes[finding].append((dice(shape.mask, mask), shape.ml, float(mask.sum()) * voxel_ml))
             chance_volume[finding].append((mask.mean(), near.mean()))
     table, overall = [], defaultdict(list)
@@ -202,9 +203,15 @@ def main() -> None:
                  "peak mm"], table)
     per_finding = [np.mean([r[0] for r in v]) for v in shapes.values() if v]
     if per_finding:
-        how = "each map at its own cut (the outline offset the run trained)" if own_cut else (
-                f"each finding at the level the run chose ({', '.join(f'{k} {v:g}' for k, v in sorted(levels.items()))})"
-                if levels else f"{fraction:g} times the map's mean" if by_mean(rule) else f"fraction {fraction:g} of the peak")
+        if own_cut:
+            how = "each map at its own cut (the outline offset the run trained)"
+        elif levels:
+            chosen = ", ".join(f"{k} {v:g}" for k, v in sorted(levels.items()))
+            how = f"each finding at the level the run chose ({chosen})"
+        elif by_mean(rule):
+            how = f"{fraction:g} times the map's mean"
+        else:
+            how = f"fraction {fraction:g} of the peak"
         print(f"outline (inference.outline, rule {rule!r}: {how}, in the body): "
               f"mean Dice over findings {np.mean(per_finding):.3f}; the best an outline on the model's grid "
               f"can do ('dice: grid'): {np.mean([np.mean(v) for v in ceiling.values() if v]):.3f}")

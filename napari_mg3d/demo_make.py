@@ -32,9 +32,10 @@ def demo_findings(model: Path, volume: Path) -> dict:
 
 
 def outline_meta(checkpoint: Path, manifest: Path) -> dict:
-    """The checkpoint's ``outline_levels``, ``outline_quality`` and ``outline_rule``; for a run written before
-    pre-training chose its levels by today's rule (``train.pretrain.OUTLINE_RULE``), chosen on the manifest's training cases and measured on its
-    validation cases (``inference.outline_quality``), as ``mg3d pretrain`` does."""
+    """The checkpoint's ``outline_levels``, ``outline_quality`` and ``outline_rule``; for a run written
+    before pre-training chose its levels by today's rule (``train.pretrain.OUTLINE_RULE``), chosen on
+    the manifest's training cases and measured on its validation cases
+    (``inference.outline_quality``), as ``mg3d pretrain`` does."""
     from .inference.encode import load_model
     from .inference.outline_quality import choose_levels, measure
     from .io.manifest import read_manifest

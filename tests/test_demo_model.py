@@ -53,5 +53,6 @@ def test_the_shipped_model_gives_the_findings_the_demo_shows(recipe, tmp_path):
     from napari_mg3d.train.pretrain import OUTLINE_RULE
 
     assert meta["outline_rule"] == OUTLINE_RULE
-    assert len(meta["outline_levels"]) >= 14 and set(meta["outline_levels"].values()) <= set(levels_of(OUTLINE_RULE))
+    assert len(meta["outline_levels"]) >= 14
+    assert set(meta["outline_levels"].values()) <= set(levels_of(OUTLINE_RULE))
     assert set(meta["outline_levels"]) <= set(meta["outline_quality"])

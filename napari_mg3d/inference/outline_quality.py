@@ -3,14 +3,15 @@ findings have masks (the manifest's ``regions``), kept in the checkpoint (``outl
 read by the viewer before it shows an outline's volume.
 
 The outline rule's level is a run's own, per label: a model's maps fall off around a finding at
-their own rate (a lobe-wide opacity, a 6 mm nodule), so ``mg3d pretrain`` chooses, among the
-rule's levels (``levels_of``), the level whose outlines best overlap each label's finding masks on its training cases
-(``choose_levels``; kept as ``outline_levels``), and the viewer outlines a sentence at the level of
-the finding it names (a model trained with the outline term instead outlines each map at its own
-cut, ``inference.outline``, and its levels are not read). Then, for each held-out case and each finding with a mask, the sentence of
-the report that states that finding with the fewest others (the first of those) is mapped and
-outlined at that level (``inference.outline``), exactly as the viewer does; the Dice of the outline
-with the mask and the outline's volume against the mask's are kept per CT-RATE label.
+their own rate (a lobe-wide opacity, a 6 mm nodule), so ``mg3d pretrain`` chooses, among the rule's
+levels (``levels_of``), the level whose outlines best overlap each label's finding masks on its
+training cases (``choose_levels``; kept as ``outline_levels``), and the viewer outlines a sentence
+at the level of the finding it names (a model trained with the outline term instead outlines each
+map at its own cut, ``inference.outline``, and its levels are not read). Then, for each held-out
+case and each finding with a mask, the sentence of the report that states that finding with the
+fewest others (the first of those) is mapped and outlined at that level (``inference.outline``),
+exactly as the viewer does; the Dice of the outline with the mask and the outline's volume against
+the mask's are kept per CT-RATE label.
 A volume in ml is shown for a label whose outlines reached a mean Dice of at least ``EARNED_DICE``
 (0.5) and a median relative ml error of at most ``EARNED_ML_ERROR`` (0.5) on at least ``MIN_CASES``
 (3) held-out cases; otherwise the outline is shown as where the map points,
@@ -83,14 +84,16 @@ def dice(mask: np.ndarray, truth: np.ndarray) -> float:
     return float(2 * (mask & truth).sum() / max(1, mask.sum() + truth.sum()))
 
 
-def choose_levels(model, profile, cases, limit: int = CHOICE_CASES, rule: str = MAP_RULE) -> dict[str, float]:
-    """label -> the outline rule's level (``inference.outline``'s fraction of the way to the peak,
-    or for a "/mean" rule multiple of the map's mean) among ``levels_of(rule)`` whose outlines best overlap the finding's masks (mean Dice) on up to ``limit``
-    of ``cases`` (the run's training cases) with finding masks. Only sentences whose outline level
-    is that label's are counted (``outline.level_for``: a sentence stating two findings is outlined
-    at its first's, in the labels' table order). A label met on fewer than ``MIN_CASES``, or whose
-    outlines never overlap its masks at any level, keeps the rule's default (absent here). ``rule``:
-    the outline rule the levels are for (one of ``inference.outline.RULES``; among ``levels_of(rule)``)."""
+def choose_levels(model, profile, cases, limit: int = CHOICE_CASES,
+                  rule: str = MAP_RULE) -> dict[str, float]:
+    """label -> the outline rule's level (``inference.outline``'s fraction of the way to the peak, or
+    for a "/mean" rule multiple of the map's mean) among ``levels_of(rule)`` whose outlines best
+    overlap the finding's masks (mean Dice) on up to ``limit`` of ``cases`` (the run's training
+    cases) with finding masks. Only sentences whose outline level is that label's are counted
+    (``outline.level_for``: a sentence stating two findings is outlined at its first's, in the
+    labels' table order). A label met on fewer than ``MIN_CASES``, or whose outlines never overlap
+    its masks at any level, keeps the rule's default (absent here). ``rule``: the outline rule the
+    levels are for (one of ``inference.outline.RULES``; among ``levels_of(rule)``)."""
     from .outline import outline_voxels
 
     levels = levels_of(rule)

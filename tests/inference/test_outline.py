@@ -102,10 +102,11 @@ def test_a_smoothed_finding_map_outlines_the_finding_of_a_synthetic_case():
 
 
 def test_a_level_in_means_outlines_a_map_with_a_sharp_peak_as_one_without():
-    """Maps that fall off smoothly around a finding (balls of radius 3.5-4.5 voxels: one finding's sizes), half with one sharp peak
-    on top (a voxel 5-30 times the finding's height, as a model's maps have): one level chosen on
-    20 maps and tried on 20 others. As a fraction of the peak it fits one kind and misses the
-    other; as a multiple of the map's mean (``by_mean``, the "/mean" rules) it outlines both."""
+    """Maps that fall off smoothly around a finding (balls of radius 3.5-4.5 voxels: one finding's
+    sizes), half with one sharp peak on top (a voxel 5-30 times the finding's height, as a model's
+    maps have): one level chosen on 20 maps and tried on 20 others. As a fraction of the peak it
+    fits one kind and misses the other; as a multiple of the map's mean (``by_mean``, the "/mean"
+    rules) it outlines both."""
     from scipy.ndimage import gaussian_filter
 
     from napari_mg3d.inference.outline import MAP_MEAN_RULE, MEAN_LEVEL, by_mean, level_for
@@ -125,14 +126,17 @@ def test_a_level_in_means_outlines_a_map_with_a_sharp_peak_as_one_without():
     train, held_out = [case() for _ in range(20)], [case() for _ in range(20)]
 
     def best(levels, mean):
-        scores = [np.mean([dice(outline_mask(h, None, level, mean), t) for h, t in train]) for level in levels]
-        level = levels[int(np.argmax(scores))]
-        return np.mean([dice(outline_mask(h, None, level, mean), t) for h, t in held_out])
+        def score(level, maps):
+            return np.mean([dice(outline_mask(h, None, level, mean), t) for h, t in maps])
+
+        level = levels[int(np.argmax([score(level, train) for level in levels]))]
+        return score(level, held_out)
 
     of_peak, in_means = best(LEVELS, False), best(MEAN_LEVELS, True)
     assert in_means > 0.8 and in_means > of_peak + 0.1
     # the rules: which read levels in means, their defaults, and no rule but those
     assert by_mean(MAP_MEAN_RULE) and not by_mean("map+image")
-    assert level_for(None, "a nodule", MAP_MEAN_RULE) == MEAN_LEVEL and level_for(None, "a nodule") == FRACTION
+    assert level_for(None, "a nodule", MAP_MEAN_RULE) == MEAN_LEVEL
+    assert level_for(None, "a nodule") == FRACTION
     with pytest.raises(ValueError, match="unknown outline rule"):
         by_mean("map+mean")
