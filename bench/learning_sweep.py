@@ -14,7 +14,9 @@ SPEC: JSON with "supervision" (findings | organs | reports), "steps", "batch", "
 at each step), and model overrides under "model" (e.g. {"loss_weights.regions": 2});
 "eval_at": steps at which a copy of the model is assessed too (a learning curve from one run; the
 schedule is that of "steps", so the figures at a step are not those of a run as long), "held_out":
-test cases per family (100); "save": a folder for each assessed model's checkpoint
+test cases per family (100); "assess_train": that many of its own training cases assessed the same
+way beside them ("train"; fitted or not: a model that fits its training cases and no held-out ones
+has learnt the cases, not the findings); "save": a folder for each assessed model's checkpoint
 (model-STEPS.safetensors, calibrated as ``mg3d pretrain`` writes it), "levels_from": the manifest of
 the same training cases on disk (``mg3d synth``), where the outline levels are chosen as ``mg3d
 pretrain`` chooses them (needs SimpleITK); then ``bench/attention.py`` measures the saved models.
@@ -232,6 +234,12 @@ def assess(model, module, data, train_cases: list[dict], folder: Path, spec: dic
         r = evaluate(model, dataset(test, "reports"), shown, [prompt_set(n) for n in shown], calibration)
         r.update(pointing(model, test, set(shown)))
         out[f"test {f}"] = {k: round(v, 3) for k, v in r.items()}
+    if spec.get("assess_train"):
+        own = train_cases[:spec["assess_train"]]
+        shown = sorted(learnt & set(family_module(spec.get("family", "a")).CT_RATE_LABEL.values()))
+        r = evaluate(model, dataset(own, "reports"), shown, [prompt_set(n) for n in shown], calibration)
+        r.update(pointing(model, own, set(shown)))
+        out["train"] = {k: round(v, 3) for k, v in r.items()}
     return out
 
 
