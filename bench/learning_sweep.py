@@ -215,10 +215,8 @@ def assess(model, module, data, train_cases: list[dict], folder: Path, spec: dic
     R@k, AUC of the learnt labels and the pointing game on the held-out cases of each family; saved
     when the spec asks."""
     from napari_mg3d.data.synth_writer import family_module
-    from napari_mg3d.knowledge.prompts import prompt_set
     from napari_mg3d.model.capabilities import MIN_LEARNT
     from napari_mg3d.train.calibrate import calibrate_alignment, calibrate_findings, label_counts
-    from napari_mg3d.train.evaluate import evaluate
 
     model = model.eval()
     calibrate_alignment(model, data)
@@ -231,16 +229,21 @@ def assess(model, module, data, train_cases: list[dict], folder: Path, spec: dic
     for f in "ab":
         test = held_out_cases(folder, f)[:spec.get("held_out", 100)]
         shown = sorted(learnt & set(family_module(f).CT_RATE_LABEL.values()))
-        r = evaluate(model, dataset(test, "reports"), shown, [prompt_set(n) for n in shown], calibration)
-        r.update(pointing(model, test, set(shown)))
-        out[f"test {f}"] = {k: round(v, 3) for k, v in r.items()}
+        out[f"test {f}"] = scores(model, test, shown, calibration)
     if spec.get("assess_train"):
-        own = train_cases[:spec["assess_train"]]
         shown = sorted(learnt & set(family_module(spec.get("family", "a")).CT_RATE_LABEL.values()))
-        r = evaluate(model, dataset(own, "reports"), shown, [prompt_set(n) for n in shown], calibration)
-        r.update(pointing(model, own, set(shown)))
-        out["train"] = {k: round(v, 3) for k, v in r.items()}
+        out["train"] = scores(model, train_cases[:spec["assess_train"]], shown, calibration)
     return out
+
+
+def scores(model, cases: list[dict], shown: list[str], calibration: dict) -> dict:
+    """R@k and the AUC of the ``shown`` labels (``train.evaluate``), and the pointing game, on ``cases``."""
+    from napari_mg3d.knowledge.prompts import prompt_set
+    from napari_mg3d.train.evaluate import evaluate
+
+    r = evaluate(model, dataset(cases, "reports"), shown, [prompt_set(n) for n in shown], calibration)
+    r.update(pointing(model, cases, set(shown)))
+    return {k: round(v, 3) for k, v in r.items()}
 
 
 @functools.cache
