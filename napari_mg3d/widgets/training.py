@@ -19,6 +19,7 @@ from .session import session_for
 from .settings import load_settings, remember
 
 POLL_MS = 500
+STOP_ANSWER_S = 60  # a run that has not answered a stop by then is ended
 VALIDATION = ("R@5", "dice_mean", "auc_mean")  # the headline of each task's validation record
 
 
@@ -81,7 +82,7 @@ class TrainingWidget(QWidget):
         self.out.textChanged.connect(lambda _: self._show_history())
         self.process: QProcess | None = None
         self.follower: MetricsFollower | None = None
-        self._stop_asked = 0.0
+        self._stop_asked, self._stop_wall = 0.0, 0.0
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
@@ -121,7 +122,7 @@ class TrainingWidget(QWidget):
         self.process = process
         self.follower = MetricsFollower(Path(out) / "metrics.jsonl")
         self.follower.poll()
-        self._stop_asked = 0.0
+        self._stop_asked, self._stop_wall = 0.0, 0.0
         process.start(argv[0], argv[1:])
         self.status.setText(("Resuming" if resume else "Starting") + f" {self.kind.currentText()} in {out} ...")
         self.timer.start()
@@ -130,7 +131,9 @@ class TrainingWidget(QWidget):
 
     def stop(self):
         """First press: ask the run to stop after this step (it saves its checkpoint and exports the
-        model). A second press, or no answer within a minute: end the process."""
+        model). A second press, or no answer within a minute: end the process. A run that has answered
+        (its "stopped" record) is saving and exporting, which may take longer on many validation
+        cases or a busy machine: it is left to finish."""
         if not self.running():
             return
         if self._stop_asked and (time.monotonic() - self._stop_asked > 2):
@@ -138,7 +141,7 @@ class TrainingWidget(QWidget):
             self.status.setText("Killed; Resume continues from the last checkpoint.")
             return
         request_stop(self.out.text().strip())
-        self._stop_asked = time.monotonic()
+        self._stop_asked, self._stop_wall = time.monotonic(), time.time() - 1
         self.status.setText("Stopping after this step (saving the checkpoint) ... press Stop again to kill.")
 
     def _show_history(self):
@@ -161,8 +164,14 @@ class TrainingWidget(QWidget):
             return
         if self.follower.poll() or not self.running():
             self._show_metrics()
-        if self._stop_asked and self.running() and time.monotonic() - self._stop_asked > 60:
+        if self._stop_asked and self.running() and not self._stop_answered() \
+                and time.monotonic() - self._stop_asked > STOP_ANSWER_S:
             self.process.kill()
+
+    def _stop_answered(self) -> bool:
+        """Whether the run has written its "stopped" record since the stop was asked."""
+        return any(r.get("event") == "stopped" and r.get("time", 0) >= self._stop_wall
+                   for r in self.follower.records)
 
     def _show_metrics(self):
         records = self.follower.records

@@ -67,3 +67,37 @@ def test_a_failing_run_is_reported(make_napari_viewer, qtbot, tmp_path, monkeypa
     qtbot.waitUntil(lambda: not widget.running(), timeout=120_000)
     assert errors and "exit code 2" in errors[0] and "missing.csv" in errors[0]
     assert "exit code 2" in widget.status.text() and widget.start_button.isEnabled()
+
+
+def test_a_run_that_answered_stop_is_left_to_export_and_one_that_did_not_is_ended(make_napari_viewer, qtbot,
+                                                                                   tmp_path):
+    """Past the minute a stop may take, the widget ends a run that never answered it, and leaves one
+    whose "stopped" record says it is saving and exporting (slow on many validation cases)."""
+    import json
+    import sys
+    import time
+
+    from qtpy.QtCore import QProcess
+
+    from napari_mg3d.widgets import training as tr
+
+    widget = tr.TrainingWidget(make_napari_viewer())
+    qtbot.addWidget(widget)
+    for answered in (True, False):
+        out = tmp_path / f"run-{answered}"
+        out.mkdir()
+        widget.out.setText(str(out))
+        widget.process = QProcess(widget)
+        widget.process.start(sys.executable, ["-c", "import time; time.sleep(60)"])
+        assert widget.process.waitForStarted(10_000)
+        widget.follower = tr.MetricsFollower(out / "metrics.jsonl")
+        widget.stop()
+        if answered:
+            record = {"event": "stopped", "step": 3, "time": time.time()}
+            (out / "metrics.jsonl").write_text(json.dumps(record) + "\n")
+        widget._stop_asked -= tr.STOP_ANSWER_S + 1  # a minute and more has passed
+        widget.poll()
+        qtbot.wait(300)
+        assert widget.running() == answered
+        widget.process.kill()
+        widget.process.waitForFinished(10_000)
