@@ -164,8 +164,8 @@ class TrainingWidget(QWidget):
             return
         if self.follower.poll() or not self.running():
             self._show_metrics()
-        if self._stop_asked and self.running() and not self._stop_answered() \
-                and time.monotonic() - self._stop_asked > STOP_ANSWER_S:
+        if self._stop_asked and self.running() and time.monotonic() - self._stop_asked > STOP_ANSWER_S \
+                and not self._stop_answered():
             self.process.kill()
 
     def _stop_answered(self) -> bool:
