@@ -7,7 +7,8 @@ then its AUC per label on 100 held-out cases of both families.
 (skip connections, a U-Net) learns each finding's mask voxel by voxel (binary cross-entropy, the
 masks max-pooled so that a one-voxel nodule stays), and a label's score is its map's log-sum-exp
 beside the pooled head's logit: the most a case's masks can teach a network of this size per step.
-``--assess-train N``: N of its training cases assessed the same way (fitted, or not).
+``--assess-train N``: N of its training cases assessed the same way (fitted, or not). ``--eval-at M ...``:
+minutes at which it is assessed too (a learning curve from one run).
 Usage: python bench/supervised.py [--family a] [--minutes 10] [--data runs/learning] [--seed 0]
        python bench/supervised.py --made DIR [--masks] ...   (cases of ``bench/learning_sweep.py make``)
 """
@@ -106,6 +107,7 @@ def main() -> None:
     parser.add_argument("--made", default=None, help="a folder of bench/learning_sweep.py make instead")
     parser.add_argument("--masks", action="store_true", help="learn the finding masks voxel by voxel too")
     parser.add_argument("--assess-train", type=int, default=0)
+    parser.add_argument("--eval-at", type=float, nargs="*", default=[], help="minutes")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     import torch
@@ -130,9 +132,34 @@ def main() -> None:
         sets["own training cases"] = (x[:args.assess_train], y[:args.assess_train], None)
     net = network(len(labels), args.masks)
     optimizer = torch.optim.Adam(net.parameters(), 1e-3)
+    what = "labels and finding masks (a U-Net)" if args.masks else "labels"
+
+    def scores(v):
+        logits, maps = net(v)
+        return logits if maps is None else logits + torch.logsumexp(maps.flatten(2), 2)
+
+    def assess(steps, minutes):
+        net.eval()
+        results = {}
+        with torch.no_grad():
+            for name, (xt, yt, _) in sets.items():
+                p = torch.cat([scores(xt[i:i + 16]) for i in range(0, len(xt), 16)]).numpy()
+                results[name] = {label: roc_auc(p[:, j], yt[:, j].numpy()) for j, label in enumerate(labels)}
+                shown = [v for v in results[name].values() if not np.isnan(v)]
+                results[name]["mean"] = float(np.mean(shown))
+                results[name]["labels >= 0.8"] = f"{sum(v >= 0.8 for v in shown)} of {len(shown)}"
+        net.train()
+        print(f"a 3D CNN on family {args.family}'s {what}: {len(x)} cases, {steps} steps of batch 8 in "
+              f"{minutes:.1f} min; AUC per label")
+        print_table(["label", *sets], [[k, *(v if isinstance(v := results[s][k], str) else f"{v:.3f}" for s in sets)]
+                                       for k in [*labels, "mean", "labels >= 0.8"]])
+        print(flush=True)
+
     rng = np.random.default_rng(args.seed)
-    start, steps = time.time(), 0
-    while time.time() - start < args.minutes * 60:
+    todo = sorted(m for m in args.eval_at if m < args.minutes)
+    steps, spent = 0, 0.0  # spent: training minutes, not counting assessments
+    while spent < args.minutes:
+        t = time.time()
         idx = torch.from_numpy(rng.choice(len(x), 8, replace=False))
         logits, maps = net(x[idx])
         loss = F.binary_cross_entropy_with_logits(logits, y[idx])
@@ -142,27 +169,11 @@ def main() -> None:
         loss.backward()
         optimizer.step()
         steps += 1
-    minutes = (time.time() - start) / 60
-    net.eval()
-
-    def scores(v):
-        logits, maps = net(v)
-        return logits if maps is None else logits + torch.logsumexp(maps.flatten(2), 2)
-
-    results = {}
-    with torch.no_grad():
-        for name, (xt, yt, _) in sets.items():
-            p = torch.cat([scores(xt[i:i + 16]) for i in range(0, len(xt), 16)]).numpy()
-            results[name] = {label: roc_auc(p[:, j], yt[:, j].numpy()) for j, label in enumerate(labels)}
-            shown = [v for v in results[name].values() if not np.isnan(v)]
-            results[name]["mean"] = float(np.mean(shown))
-            results[name]["labels >= 0.8"] = f"{sum(v >= 0.8 for v in shown)} of {len(shown)}"
-    what = "labels and finding masks (a U-Net)" if args.masks else "labels"
-    print(f"a 3D CNN on family {args.family}'s {what}: {len(x)} cases, {steps} steps of batch 8 in "
-          f"{minutes:.1f} min; AUC per label")
-    print_table(["label", *sets], [[k, *(v if isinstance(v := results[s][k], str) else f"{v:.3f}" for s in sets)]
-                                   for k in [*labels, "mean", "labels >= 0.8"]])
-
+        spent += (time.time() - t) / 60
+        if todo and spent >= todo[0]:
+            todo.pop(0)
+            assess(steps, spent)
+    assess(steps, spent)
 
 if __name__ == "__main__":
     main()
