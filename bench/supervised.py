@@ -9,8 +9,12 @@ masks max-pooled so that a one-voxel nodule stays), and a label's score is its m
 beside the pooled head's logit: the most a case's masks can teach a network of this size per step.
 ``--assess-train N``: N of its training cases assessed the same way (fitted, or not). ``--eval-at M ...``:
 minutes at which it is assessed too (a learning curve from one run).
+``--generate N``: N training cases made in memory as ``bench/learning_sweep.py make`` makes them (the
+same first cases), each kept as its volume, labels and masks on half the grid: how far more distinct
+cases carry the same budget.
 Usage: python bench/supervised.py [--family a] [--minutes 10] [--data runs/learning] [--seed 0]
        python bench/supervised.py --made DIR [--masks] ...   (cases of ``bench/learning_sweep.py make``)
+       python bench/supervised.py --made DIR --generate 2000 --masks ...
 """
 
 from __future__ import annotations
@@ -48,9 +52,31 @@ def made_cases(folder: Path, name: str, n: int | None):
     return [(c["volume"], c["labels"], c["regions"]) for c in cases]
 
 
+def compact(job):
+    """One case of ``learning_sweep.make``, its masks max-pooled onto half the grid (as ``tensors``)."""
+    import learning_sweep
+
+    c = learning_sweep.make(job)
+    half = {name: pooled(r) for name, r in c["regions"].items()}
+    return c["volume"], c["labels"], half
+
+
+def pooled(mask) -> np.ndarray:
+    """A mask max-pooled by 2 along each axis and thresholded at 0.5 (uint8)."""
+    r = np.asarray(mask, np.float32)
+    d, h, w = (s // 2 for s in r.shape)
+    return (r[:2 * d, :2 * h, :2 * w].reshape(d, 2, h, 2, w, 2).max((1, 3, 5)) > 0.5).astype(np.uint8)
+
+
+def generated_cases(family: str, n: int, seed: int = 0):
+    from multiprocessing import Pool
+
+    with Pool() as pool:
+        return pool.map(compact, [(family, seed, i, (64, 128, 128)) for i in range(n)], chunksize=8)
+
+
 def tensors(cases, labels, masks: bool):
     import torch
-    import torch.nn.functional as F
 
     x = torch.from_numpy(np.stack([v for v, _, _ in cases]).astype(np.float32)[:, None])
     y = torch.tensor([[lab.get(name, 0) for name in labels] for _, lab, _ in cases], dtype=torch.float32)
@@ -60,8 +86,8 @@ def tensors(cases, labels, masks: bool):
     for i, (_, _, regions) in enumerate(cases):
         for name, r in regions.items():
             if name in labels:
-                t = torch.from_numpy(np.asarray(r, np.float32))[None, None]
-                m[i, labels.index(name)] = F.max_pool3d(t, 2)[0, 0] > 0.5
+                r = np.asarray(r)
+                m[i, labels.index(name)] = torch.from_numpy(r if r.shape == m.shape[2:] else pooled(r))
     return x, y, m
 
 
@@ -106,6 +132,7 @@ def main() -> None:
     parser.add_argument("--data", default="runs/learning", help="the learning bench's --data (cases reused)")
     parser.add_argument("--made", default=None, help="a folder of bench/learning_sweep.py make instead")
     parser.add_argument("--masks", action="store_true", help="learn the finding masks voxel by voxel too")
+    parser.add_argument("--generate", type=int, default=0, help="training cases made in memory instead")
     parser.add_argument("--assess-train", type=int, default=0)
     parser.add_argument("--eval-at", type=float, nargs="*", default=[], help="minutes")
     parser.add_argument("--seed", type=int, default=0)
@@ -120,7 +147,8 @@ def main() -> None:
     torch.manual_seed(args.seed)
     families = [args.family, "b" if args.family == "a" else "a"]
     if args.made:
-        train = made_cases(Path(args.made), f"train-{args.family}", args.n)
+        train = (generated_cases(args.family, args.generate) if args.generate
+                 else made_cases(Path(args.made), f"train-{args.family}", args.n))
         tests = {f: made_cases(Path(args.made), f"test-{f}", 100) for f in families}
     else:
         data = Path(args.data)
