@@ -137,6 +137,8 @@ def main() -> None:
     parser.add_argument("--eval-at", type=float, nargs="*", default=[], help="minutes")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.generate and not args.made:
+        parser.error("--generate needs --made (its held-out cases)")
     import torch
     import torch.nn.functional as F
 
