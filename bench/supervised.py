@@ -5,8 +5,9 @@ cross-entropy on the learning bench's preprocessed training volumes and their la
 then its AUC per label on 100 held-out cases of both families.
 ``--masks``: the finding masks too, as densely as they come: a decoder back to half the input grid
 (skip connections, a U-Net) learns each finding's mask voxel by voxel (binary cross-entropy, the
-masks max-pooled so that a one-voxel nodule stays), and a label's score is its map's log-sum-exp
-beside the pooled head's logit: the most a case's masks can teach a network of this size per step.
+masks max-pooled so that a one-voxel nodule stays), and a label's score is the pooled head's logit
+plus its map's log-sum-exp (``--score lse``) or maximum (``max``: a lone voxel counts alone), each
+asked for printed: the most a case's masks can teach a network of this size per step.
 ``--assess-train N``: N of its training cases assessed the same way (fitted, or not). ``--eval-at M ...``:
 minutes at which it is assessed too (a learning curve from one run).
 ``--generate N``: N training cases made in memory as ``bench/learning_sweep.py make`` makes them (the
@@ -132,6 +133,8 @@ def main() -> None:
     parser.add_argument("--data", default="runs/learning", help="the learning bench's --data (cases reused)")
     parser.add_argument("--made", default=None, help="a folder of bench/learning_sweep.py make instead")
     parser.add_argument("--masks", action="store_true", help="learn the finding masks voxel by voxel too")
+    parser.add_argument("--score", nargs="+", choices=["lse", "max"], default=["lse"],
+                        help="how a finding's map scores a case (--masks): log-sum-exp, maximum")
     parser.add_argument("--generate", type=int, default=0, help="training cases made in memory instead")
     parser.add_argument("--assess-train", type=int, default=0)
     parser.add_argument("--eval-at", type=float, nargs="*", default=[], help="minutes")
@@ -164,26 +167,29 @@ def main() -> None:
     optimizer = torch.optim.Adam(net.parameters(), 1e-3)
     what = "labels and finding masks (a U-Net)" if args.masks else "labels"
 
-    def scores(v):
+    def scores(v, rule):
         logits, maps = net(v)
-        return logits if maps is None else logits + torch.logsumexp(maps.flatten(2), 2)
+        if maps is None:
+            return logits
+        return logits + (torch.logsumexp(maps.flatten(2), 2) if rule == "lse" else maps.flatten(2).amax(2))
 
     def assess(steps, minutes):
         net.eval()
-        results = {}
-        with torch.no_grad():
-            for name, (xt, yt, _) in sets.items():
-                p = torch.cat([scores(xt[i:i + 16]) for i in range(0, len(xt), 16)]).numpy()
-                results[name] = {label: roc_auc(p[:, j], yt[:, j].numpy()) for j, label in enumerate(labels)}
-                shown = [v for v in results[name].values() if not np.isnan(v)]
-                results[name]["mean"] = float(np.mean(shown))
-                results[name]["labels >= 0.8"] = f"{sum(v >= 0.8 for v in shown)} of {len(shown)}"
+        for rule in args.score if args.masks else ["pooled"]:
+            results = {}
+            with torch.no_grad():
+                for name, (xt, yt, _) in sets.items():
+                    p = torch.cat([scores(xt[i:i + 16], rule) for i in range(0, len(xt), 16)]).numpy()
+                    results[name] = {label: roc_auc(p[:, j], yt[:, j].numpy()) for j, label in enumerate(labels)}
+                    shown = [v for v in results[name].values() if not np.isnan(v)]
+                    results[name]["mean"] = float(np.mean(shown))
+                    results[name]["labels >= 0.8"] = f"{sum(v >= 0.8 for v in shown)} of {len(shown)}"
+            print(f"a 3D CNN on family {args.family}'s {what}: {len(x)} cases, {steps} steps of batch 8 in "
+                  f"{minutes:.1f} min; AUC per label, score: {rule}")
+            print_table(["label", *sets], [[k, *(v if isinstance(v := results[s][k], str) else f"{v:.3f}"
+                                                 for s in sets)] for k in [*labels, "mean", "labels >= 0.8"]])
+            print(flush=True)
         net.train()
-        print(f"a 3D CNN on family {args.family}'s {what}: {len(x)} cases, {steps} steps of batch 8 in "
-              f"{minutes:.1f} min; AUC per label")
-        print_table(["label", *sets], [[k, *(v if isinstance(v := results[s][k], str) else f"{v:.3f}" for s in sets)]
-                                       for k in [*labels, "mean", "labels >= 0.8"]])
-        print(flush=True)
 
     rng = np.random.default_rng(args.seed)
     todo = sorted(m for m in args.eval_at if m < args.minutes)
