@@ -38,8 +38,9 @@ def disk_cases(data: Path, family: str, n: int, seed: int, split: str, masks: bo
     from napari_mg3d.data.dataset import CaseDataset
 
     if split == "train":
-        manifest = synthetic_cases(data / f"train-{family}-{'findings' if masks else 'reports'}", n, seed, split,
-                                   family, "findings" if masks else "reports")
+        supervision = "findings" if masks else "reports"
+        manifest = synthetic_cases(data / f"train-{family}-{supervision}", n, seed, split, family,
+                                   supervision)
     else:
         manifest = synthetic_cases(data / f"test-{family}", n, seed + 1, split, family)
     ds = CaseDataset(manifest, "synthetic-tiny", split=split, cache_dir=data / "cache", regions=masks)
@@ -180,7 +181,8 @@ def main() -> None:
             with torch.no_grad():
                 for name, (xt, yt, _) in sets.items():
                     p = torch.cat([scores(xt[i:i + 16], rule) for i in range(0, len(xt), 16)]).numpy()
-                    results[name] = {label: roc_auc(p[:, j], yt[:, j].numpy()) for j, label in enumerate(labels)}
+                    results[name] = {label: roc_auc(p[:, j], yt[:, j].numpy())
+                                     for j, label in enumerate(labels)}
                     shown = [v for v in results[name].values() if not np.isnan(v)]
                     results[name]["mean"] = float(np.mean(shown))
                     results[name]["labels >= 0.8"] = f"{sum(v >= 0.8 for v in shown)} of {len(shown)}"
@@ -192,7 +194,7 @@ def main() -> None:
         net.train()
 
     rng = np.random.default_rng(args.seed)
-    todo = sorted(m for m in args.eval_at if m < args.minutes)
+    todo = sorted(at for at in args.eval_at if at < args.minutes)
     steps, spent = 0, 0.0  # spent: training minutes, not counting assessments
     while spent < args.minutes:
         t = time.time()
@@ -200,7 +202,8 @@ def main() -> None:
         logits, maps = net(x[idx])
         loss = F.binary_cross_entropy_with_logits(logits, y[idx])
         if maps is not None:  # masks are sparse: a finding's voxel weighs as ten of its background's
-            loss = loss + F.binary_cross_entropy_with_logits(maps, m[idx].float(), pos_weight=torch.tensor(10.0))
+            loss = loss + F.binary_cross_entropy_with_logits(maps, m[idx].float(),
+                                                             pos_weight=torch.tensor(10.0))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -210,6 +213,7 @@ def main() -> None:
             todo.pop(0)
             assess(steps, spent)
     assess(steps, spent)
+
 
 if __name__ == "__main__":
     main()
